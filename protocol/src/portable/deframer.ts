@@ -1,0 +1,395 @@
+// Streaming deframer: cuts whole messages out of a byte stream that arrives in
+// chunks of any size (a serial line, a pipe of captured payloads). It knows
+// both serialisations:
+//   classic   ">>>\n" lines "<<<\n"            (what Heartbeat sends on serial)
+//   netstring "###\n" fields "%%%\n" [trailer]  (UDP payloads laid back to back)
+// Anything outside a frame is noise; a frame cut short by the start of another,
+// a frame that grows past the limit and a frame whose structure is broken are
+// dropped whole. Every drop is reported and counted, and the deframer then
+// hunts for the next start marker, so one bad byte costs at most one message.
+//
+// Frames are passed on unchanged, except that classic frames lose carriage
+// returns and blank lines (Heartbeat's tty ignores CR and its reader skips
+// blank lines, so the message is the same).
+//
+// Memory: the pending buffer never holds more than `maxFrame` bytes plus one
+// slice of input, whatever the input.
+//
+// Portable subset: this file is compiled for Espruino and Lua 5.1 too.
+
+import { CLASSIC_END, CLASSIC_START, MAX_LENGTH_DIGITS, MAX_MESSAGE_BYTES, NETSTRING_END, NETSTRING_START } from "./limits.js";
+
+export const DROP_NOISE = "noise";
+export const DROP_TRUNCATED = "truncated";
+export const DROP_OVERSIZE = "oversize";
+export const DROP_MALFORMED = "malformed";
+export const DROP_INCOMPLETE = "incomplete";
+
+/** Longest auth trailer payload: index, space and a 40-hex SHA1 digest fit easily. */
+const MAX_TRAILER_BYTES = 160;
+/** The carriage-return variant of the classic start marker (a CR-LF line end). */
+const CLASSIC_START_CRLF = ">>>\r\n";
+
+const MODE_HUNT = 0;
+const MODE_CLASSIC = 1;
+const MODE_NETSTRING = 2;
+
+const PHASE_FIELDS = 0;
+const PHASE_TRAILER = 1;
+
+export interface DeframeEvent {
+  /** A whole frame, or null for a drop. */
+  frame: string | null;
+  /** Why bytes were dropped (one of the DROP_ constants), or null for a frame. */
+  reason: string | null;
+  /** Frame length, or how many bytes were dropped. */
+  bytes: number;
+  /** Offset in the stream where the frame or the dropped bytes began. */
+  offset: number;
+  /** For drops: what was wrong, for logs. */
+  detail: string;
+}
+
+export interface DeframerStats {
+  bytesIn: number;
+  frames: number;
+  noiseBytes: number;
+  droppedFrames: number;
+  droppedBytes: number;
+  truncated: number;
+  oversize: number;
+  malformed: number;
+  incomplete: number;
+}
+
+export function newDeframerStats(): DeframerStats {
+  return { bytesIn: 0, frames: 0, noiseBytes: 0, droppedFrames: 0, droppedBytes: 0, truncated: 0, oversize: 0, malformed: 0, incomplete: 0 };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** A classic line is `[(D)]name=value` with a non-empty name. */
+function classicLineOk(line: string): boolean {
+  let nameStart = 0;
+  if (line.length >= 3 && line.charCodeAt(0) === 40 && line.charCodeAt(2) === 41) {
+    const t = line.charCodeAt(1);
+    if (t < 48 || t > 53) return false;
+    nameStart = 3;
+  }
+  const eq = line.indexOf("=", nameStart);
+  return eq > nameStart;
+}
+
+function stripCR(s: string): string {
+  if (s.indexOf("\r") < 0) return s;
+  return s.split("\r").join("");
+}
+
+export class Deframer {
+  readonly maxFrame: number;
+  readonly stats: DeframerStats;
+
+  private buf = "";
+  /** Stream offset of buf[0]. */
+  private bufOffset = 0;
+  private mode = MODE_HUNT;
+  private noiseRun = 0;
+  private noiseOffset = 0;
+  // classic frame in progress: the cleaned text so far and where it began
+  private classicText = "";
+  private frameOffset = 0;
+  // netstring frame in progress (buf starts at its ###): parse cursor and phase
+  private cursor = 0;
+  private phase = PHASE_FIELDS;
+  private out: DeframeEvent[] = [];
+
+  /** maxFrame: the largest frame accepted, in bytes (default: Heartbeat's MAXMSG). */
+  constructor(maxFrame?: number) {
+    this.maxFrame = maxFrame === undefined ? MAX_MESSAGE_BYTES : maxFrame;
+    this.stats = newDeframerStats();
+  }
+
+  /** Feeds a chunk; returns the frames completed and the drops decided by it, in stream order. */
+  push(chunk: string): DeframeEvent[] {
+    this.out = [];
+    this.stats.bytesIn += chunk.length;
+    // Slices bound the buffer even when a caller hands over megabytes at once.
+    const slice = this.maxFrame;
+    for (let off = 0; off < chunk.length; off += slice) {
+      this.buf += chunk.substring(off, off + slice);
+      this.run();
+    }
+    return this.out;
+  }
+
+  /** End of stream: a frame in progress is dropped as incomplete, pending noise is reported. */
+  end(): DeframeEvent[] {
+    this.out = [];
+    if (this.mode === MODE_NETSTRING && this.phase === PHASE_TRAILER && this.cursor === this.buf.length) {
+      // A netstring body with no trailer: pass it on, verification will say so.
+      this.emitFrame(this.buf, this.bufOffset);
+      this.consume(this.buf.length);
+      this.mode = MODE_HUNT;
+    } else if (this.mode === MODE_NETSTRING) {
+      this.drop(DROP_INCOMPLETE, this.buf.length, this.bufOffset, "stream ended inside a netstring message");
+      this.consume(this.buf.length);
+      this.mode = MODE_HUNT;
+    } else if (this.mode === MODE_CLASSIC) {
+      this.drop(DROP_INCOMPLETE, this.classicText.length + this.buf.length, this.frameOffset, "stream ended inside a classic message");
+      this.classicText = "";
+      this.consume(this.buf.length);
+      this.mode = MODE_HUNT;
+    }
+    if (this.buf.length > 0) {
+      this.addNoise(this.buf.length);
+      this.consume(this.buf.length);
+    }
+    this.flushNoise();
+    return this.out;
+  }
+
+  /** Bytes held while waiting for more input (for memory checks). */
+  pendingBytes(): number {
+    return this.buf.length + this.classicText.length;
+  }
+
+  private run(): void {
+    let progress = true;
+    while (progress) {
+      if (this.mode === MODE_HUNT) progress = this.hunt();
+      else if (this.mode === MODE_CLASSIC) progress = this.classic();
+      else progress = this.netstring();
+    }
+  }
+
+  private consume(n: number): void {
+    this.buf = this.buf.substring(n);
+    this.bufOffset += n;
+  }
+
+  private emitFrame(frame: string, offset: number): void {
+    this.flushNoise();
+    this.stats.frames++;
+    this.out.push({ frame: frame, reason: null, bytes: frame.length, offset: offset, detail: "" });
+  }
+
+  private drop(reason: string, bytes: number, offset: number, detail: string): void {
+    this.flushNoise();
+    this.stats.droppedFrames++;
+    this.stats.droppedBytes += bytes;
+    if (reason === DROP_TRUNCATED) this.stats.truncated++;
+    else if (reason === DROP_OVERSIZE) this.stats.oversize++;
+    else if (reason === DROP_MALFORMED) this.stats.malformed++;
+    else if (reason === DROP_INCOMPLETE) this.stats.incomplete++;
+    this.out.push({ frame: null, reason: reason, bytes: bytes, offset: offset, detail: detail });
+  }
+
+  private addNoise(n: number): void {
+    if (n <= 0) return;
+    if (this.noiseRun === 0) this.noiseOffset = this.bufOffset;
+    this.noiseRun += n;
+    this.stats.noiseBytes += n;
+    this.stats.droppedBytes += n;
+  }
+
+  private flushNoise(): void {
+    if (this.noiseRun === 0) return;
+    this.out.push({ frame: null, reason: DROP_NOISE, bytes: this.noiseRun, offset: this.noiseOffset, detail: "bytes outside any message" });
+    this.noiseRun = 0;
+  }
+
+  /** Looks for the next start marker; everything before it is noise. */
+  private hunt(): boolean {
+    const buf = this.buf;
+    let at = -1;
+    let mode = MODE_HUNT;
+    let markerLen = 4;
+    const ns = buf.indexOf(NETSTRING_START);
+    const cl = buf.indexOf(CLASSIC_START);
+    const crlf = buf.indexOf(CLASSIC_START_CRLF);
+    if (ns >= 0) { at = ns; mode = MODE_NETSTRING; }
+    if (cl >= 0 && (at < 0 || cl < at)) { at = cl; mode = MODE_CLASSIC; }
+    if (crlf >= 0 && (at < 0 || crlf < at)) { at = crlf; mode = MODE_CLASSIC; markerLen = 5; }
+    if (at < 0) {
+      // Keep a tail that could be the start of a marker split across chunks.
+      const keep = buf.length < 4 ? buf.length : 4;
+      this.addNoise(buf.length - keep);
+      this.consume(buf.length - keep);
+      return false;
+    }
+    this.addNoise(at);
+    this.consume(at);
+    if (mode === MODE_CLASSIC) {
+      this.startClassic(markerLen);
+    } else {
+      this.mode = MODE_NETSTRING;
+      this.cursor = NETSTRING_START.length;
+      this.phase = PHASE_FIELDS;
+    }
+    return true;
+  }
+
+  private startClassic(markerLen: number): void {
+    this.flushNoise();
+    this.mode = MODE_CLASSIC;
+    this.frameOffset = this.bufOffset;
+    this.classicText = CLASSIC_START;
+    this.consume(markerLen);
+  }
+
+  /** Classic frames are taken a line at a time; buf holds the unfinished line. */
+  private classic(): boolean {
+    const nl = this.buf.indexOf("\n");
+    if (nl < 0) {
+      if (this.classicText.length + this.buf.length > this.maxFrame) return this.classicOversize();
+      return false;
+    }
+    const rawLine = this.buf.substring(0, nl);
+    const line = stripCR(rawLine);
+    if (line === "<<<") {
+      const frame = this.classicText + CLASSIC_END;
+      this.consume(nl + 1);
+      this.classicText = "";
+      this.mode = MODE_HUNT;
+      this.emitFrame(frame, this.frameOffset);
+      return true;
+    }
+    if (line === ">>>" || rawLine === "###") {
+      // Another message starts before this one ended: the first was cut short.
+      this.drop(DROP_TRUNCATED, this.classicText.length, this.frameOffset, "a new message began before <<<");
+      this.classicText = "";
+      if (line === ">>>") {
+        this.startClassic(nl + 1);
+      } else {
+        this.mode = MODE_NETSTRING;
+        this.cursor = NETSTRING_START.length;
+        this.phase = PHASE_FIELDS;
+      }
+      return true;
+    }
+    if (line.length === 0) {
+      this.consume(nl + 1);
+      return true;
+    }
+    if (this.classicText.length + line.length + 1 + CLASSIC_END.length > this.maxFrame) return this.classicOversize();
+    if (!classicLineOk(line)) {
+      this.drop(DROP_MALFORMED, this.classicText.length + nl + 1, this.frameOffset, "a line inside the message is not name=value");
+      this.classicText = "";
+      this.consume(nl + 1);
+      this.mode = MODE_HUNT;
+      return true;
+    }
+    this.classicText += line + "\n";
+    this.consume(nl + 1);
+    return true;
+  }
+
+  private classicOversize(): boolean {
+    this.drop(DROP_OVERSIZE, this.classicText.length, this.frameOffset, "message longer than " + this.maxFrame + " bytes");
+    this.classicText = "";
+    this.mode = MODE_HUNT;
+    // The unfinished line may hide the next start marker: hunt through it.
+    return true;
+  }
+
+  /**
+   * Drops the netstring frame at buf[0]: its start marker is counted as the
+   * dropped frame and the hunt resumes right after it, so a message that
+   * started inside the bad one's bytes is still found (the bytes skipped on the
+   * way count as noise).
+   */
+  private netstringBad(reason: string, detail: string): boolean {
+    this.drop(reason, NETSTRING_START.length, this.bufOffset, detail + " (after " + this.cursor + " bytes)");
+    this.consume(NETSTRING_START.length);
+    this.mode = MODE_HUNT;
+    return true;
+  }
+
+  /**
+   * Reads `LEN:` at `pos`: returns the length, -1 when more input is needed,
+   * -2 when the bytes cannot be a netstring length.
+   */
+  private readLength(pos: number): number {
+    const buf = this.buf;
+    let len = 0;
+    let i = pos;
+    while (i < buf.length) {
+      const c = buf.charCodeAt(i);
+      if (c === 58) {
+        if (i === pos) return -2;
+        if (i - pos > 1 && buf.charCodeAt(pos) === 48) return -2;
+        return len;
+      }
+      if (!isDigit(c)) return -2;
+      len = len * 10 + (c - 48);
+      i++;
+      if (i - pos > MAX_LENGTH_DIGITS) return -2;
+    }
+    return -1;
+  }
+
+  private netstring(): boolean {
+    const buf = this.buf;
+    while (this.phase === PHASE_FIELDS) {
+      const pos = this.cursor;
+      if (buf.length - pos < 4) {
+        // Wait, unless what is there can be neither "%%%\n" nor a length.
+        const part = buf.substring(pos);
+        if (NETSTRING_END.substring(0, part.length) === part) return false;
+        for (let i = 0; i < part.length; i++) {
+          if (!isDigit(part.charCodeAt(i)) && part.charCodeAt(i) !== 58) return this.netstringBad(DROP_MALFORMED, "expected a field or %%%");
+        }
+        return false;
+      }
+      if (buf.substring(pos, pos + 4) === NETSTRING_END) {
+        this.cursor = pos + 4;
+        this.phase = PHASE_TRAILER;
+        break;
+      }
+      const len = this.readLength(pos);
+      if (len === -2) return this.netstringBad(DROP_MALFORMED, "expected a field netstring length");
+      if (len === -1) return false;
+      const colon = buf.indexOf(":", pos);
+      const payloadStart = colon + 1;
+      const fieldEnd = payloadStart + len; // where the ',' must be
+      if (fieldEnd + 1 + NETSTRING_END.length > this.maxFrame) return this.netstringBad(DROP_OVERSIZE, "message longer than " + this.maxFrame + " bytes");
+      if (buf.length < fieldEnd + 1) return false;
+      if (buf.charCodeAt(fieldEnd) !== 44) return this.netstringBad(DROP_MALFORMED, "field netstring not closed by ','");
+      // (D)name=value with D in 0-5 and a non-empty name
+      const t = buf.charCodeAt(payloadStart + 1);
+      if (len < 4 || buf.charCodeAt(payloadStart) !== 40 || buf.charCodeAt(payloadStart + 2) !== 41 || t < 48 || t > 53) {
+        return this.netstringBad(DROP_MALFORMED, "field without a (type) prefix");
+      }
+      const eq = buf.indexOf("=", payloadStart + 3);
+      if (eq <= payloadStart + 3 || eq >= fieldEnd) return this.netstringBad(DROP_MALFORMED, "field without name=");
+      this.cursor = fieldEnd + 1;
+    }
+    // PHASE_TRAILER: an auth netstring may follow; anything else ends the frame without one.
+    const pos = this.cursor;
+    if (pos >= buf.length) return false;
+    if (!isDigit(buf.charCodeAt(pos))) return this.finishNetstring(pos);
+    const len = this.readLength(pos);
+    if (len === -2) return this.finishNetstring(pos);
+    if (len === -1) {
+      if (buf.length - pos > MAX_LENGTH_DIGITS) return this.finishNetstring(pos);
+      return false;
+    }
+    if (len > MAX_TRAILER_BYTES) return this.finishNetstring(pos);
+    const colon = buf.indexOf(":", pos);
+    const end = colon + 1 + len;
+    if (buf.length < end + 1) return false;
+    if (buf.charCodeAt(end) !== 44) return this.finishNetstring(pos);
+    return this.finishNetstring(end + 1);
+  }
+
+  private finishNetstring(end: number): boolean {
+    const frame = this.buf.substring(0, end);
+    const offset = this.bufOffset;
+    this.consume(end);
+    this.mode = MODE_HUNT;
+    this.emitFrame(frame, offset);
+    return true;
+  }
+}
