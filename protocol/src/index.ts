@@ -11,3 +11,6 @@ export { findMethod, methodNames } from "./auth/methods.js";
 export * from "./auth/authkeys.js";
 export * from "./auth/sign.js";
 export * from "./auth/verify.js";
+export * from "./messages/types.js";
+export * from "./messages/build.js";
+export * from "./messages/read.js";

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  Authkeys, decodeDatagram, decodeTrailer, getField, parseAuthkeys, signClassic, signDatagram, verifyDecoded,
+  Authkeys, buildMessage, decodeDatagram, decodeTrailer, getField, parseAuthkeys, readMessage, signClassic, signDatagram,
+  verifyDecoded,
 } from "@lubdub/protocol";
 import { heartbeatFixturesDir } from "./support/paths.js";
 import { Rng, seedFromEnv } from "./support/rng.js";
@@ -92,6 +93,24 @@ if (!root) {
           if (classic.ok) assert.equal(classic.decoded.message, d.decoded.message, `${file}: classic round trip`);
         }
       }
+    });
+
+    t(`${set.name}: every datagram reads into its typed form and the builders rebuild it byte-identical`, () => {
+      const types = new Set<string>();
+      for (const file of set.files) {
+        const bytes = read(file);
+        const d = decodeDatagram(bytes);
+        assert.ok(d.ok, file);
+        if (!d.ok) continue;
+        const r = readMessage(d.decoded.message);
+        if (!r.ok) assert.unreachable(`${file}: ${r.error.detail}`);
+        else {
+          types.add(r.message.body.t);
+          const rebuilt = signDatagram(buildMessage(r.message.body, r.message.header), set.keys);
+          assert.ok(rebuilt === bytes, `${file}: rebuilt from ${JSON.stringify(r.message.body)} differs`);
+        }
+      }
+      console.log(`  ${set.name}: types ${[...types].sort().join(", ")}`);
     });
 
     const index = join(set.dir, "index.tsv");
