@@ -82,6 +82,19 @@ function classicLineOk(line: string): boolean {
   return eq > nameStart;
 }
 
+/** Could buf[from, to) begin an auth trailer payload: digits, one space, printable non-blank bytes? */
+function trailerBytesOk(buf: string, from: number, to: number): boolean {
+  let i = from;
+  while (i < to && isDigit(buf.charCodeAt(i))) i++;
+  if (i === to) return true;
+  if (i === from || buf.charCodeAt(i) !== 32) return false;
+  for (i = i + 1; i < to; i++) {
+    const c = buf.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 function stripCR(s: string): string {
   if (s.indexOf("\r") < 0) return s;
   return s.split("\r").join("");
@@ -103,6 +116,8 @@ export class Deframer {
   // netstring frame in progress (buf starts at its ###): parse cursor and phase
   private cursor = 0;
   private phase = PHASE_FIELDS;
+  /** Where the marker search inside a pending field resumes (avoids rescanning). */
+  private scanFrom = 0;
   private out: DeframeEvent[] = [];
 
   /** maxFrame: the largest frame accepted, in bytes (default: Heartbeat's MAXMSG). */
@@ -273,6 +288,17 @@ export class Deframer {
       this.consume(nl + 1);
       return true;
     }
+    // A line that ends in a start marker: the sender was cut off mid-line and
+    // the next message began right after (no value ends in ">>>" or "###").
+    const tail = line.length > 3 ? line.substring(line.length - 3) : "";
+    if (tail === ">>>" || (tail === "###" && rawLine.charCodeAt(rawLine.length - 1) !== 13)) {
+      this.drop(DROP_TRUNCATED, this.classicText.length + nl - 3, this.frameOffset, "a new message began inside a line");
+      this.classicText = "";
+      // resume the hunt at the marker itself
+      this.consume(tail === ">>>" ? rawLine.lastIndexOf(">>>") : nl - 3);
+      this.mode = MODE_HUNT;
+      return true;
+    }
     if (this.classicText.length + line.length + 1 + CLASSIC_END.length > this.maxFrame) return this.classicOversize();
     if (!classicLineOk(line)) {
       this.drop(DROP_MALFORMED, this.classicText.length + nl + 1, this.frameOffset, "a line inside the message is not name=value");
@@ -304,6 +330,27 @@ export class Deframer {
     this.drop(reason, NETSTRING_START.length, this.bufOffset, detail + " (after " + this.cursor + " bytes)");
     this.consume(NETSTRING_START.length);
     this.mode = MODE_HUNT;
+    this.scanFrom = 0;
+    return true;
+  }
+
+  /** Offset of the first start marker in buf[from, to), or -1. */
+  private markerIn(from: number, to: number): number {
+    const buf = this.buf;
+    let best = -1;
+    const ns = buf.indexOf(NETSTRING_START, from);
+    if (ns >= 0 && ns + 4 <= to) best = ns;
+    const cl = buf.indexOf(CLASSIC_START, from);
+    if (cl >= 0 && cl + 4 <= to && (best < 0 || cl < best)) best = cl;
+    return best;
+  }
+
+  /** The netstring frame at buf[0] was cut short by a message starting at `next`. */
+  private netstringTruncated(next: number): boolean {
+    this.drop(DROP_TRUNCATED, next, this.bufOffset, "a new message began inside a field");
+    this.consume(next);
+    this.mode = MODE_HUNT;
+    this.scanFrom = 0;
     return true;
   }
 
@@ -335,26 +382,33 @@ export class Deframer {
     while (this.phase === PHASE_FIELDS) {
       const pos = this.cursor;
       if (buf.length - pos < 4) {
-        // Wait, unless what is there can be neither "%%%\n" nor a length.
+        // Too few bytes to tell "%%%\n" from a field; wait while either is possible.
         const part = buf.substring(pos);
         if (NETSTRING_END.substring(0, part.length) === part) return false;
-        for (let i = 0; i < part.length; i++) {
-          if (!isDigit(part.charCodeAt(i)) && part.charCodeAt(i) !== 58) return this.netstringBad(DROP_MALFORMED, "expected a field or %%%");
-        }
-        return false;
-      }
-      if (buf.substring(pos, pos + 4) === NETSTRING_END) {
+      } else if (buf.substring(pos, pos + 4) === NETSTRING_END) {
         this.cursor = pos + 4;
         this.phase = PHASE_TRAILER;
         break;
       }
       const len = this.readLength(pos);
-      if (len === -2) return this.netstringBad(DROP_MALFORMED, "expected a field netstring length");
+      if (len === -2) return this.netstringBad(DROP_MALFORMED, "expected a field or %%%");
       if (len === -1) return false;
       const colon = buf.indexOf(":", pos);
       const payloadStart = colon + 1;
       const fieldEnd = payloadStart + len; // where the ',' must be
       if (fieldEnd + 1 + NETSTRING_END.length > this.maxFrame) return this.netstringBad(DROP_OVERSIZE, "message longer than " + this.maxFrame + " bytes");
+      // A start marker inside a plain field's bytes means this message was cut
+      // short and the next one began; notice it as soon as the bytes arrive
+      // instead of waiting for (and swallowing) the rest of the claimed length.
+      // Struct values are nested messages and legitimately contain markers.
+      const t0 = buf.charCodeAt(payloadStart + 1);
+      if (t0 !== 50 && t0 !== 53) {
+        const seen = buf.length < fieldEnd ? buf.length : fieldEnd;
+        const from = this.scanFrom > payloadStart ? this.scanFrom : payloadStart;
+        const next = this.markerIn(from, seen);
+        if (next >= 0) return this.netstringTruncated(next);
+        this.scanFrom = seen > payloadStart + 4 ? seen - 4 : payloadStart;
+      }
       if (buf.length < fieldEnd + 1) return false;
       if (buf.charCodeAt(fieldEnd) !== 44) return this.netstringBad(DROP_MALFORMED, "field netstring not closed by ','");
       // (D)name=value with D in 0-5 and a non-empty name
@@ -365,6 +419,7 @@ export class Deframer {
       const eq = buf.indexOf("=", payloadStart + 3);
       if (eq <= payloadStart + 3 || eq >= fieldEnd) return this.netstringBad(DROP_MALFORMED, "field without name=");
       this.cursor = fieldEnd + 1;
+      this.scanFrom = 0;
     }
     // PHASE_TRAILER: an auth netstring may follow; anything else ends the frame without one.
     const pos = this.cursor;
@@ -379,6 +434,9 @@ export class Deframer {
     if (len > MAX_TRAILER_BYTES) return this.finishNetstring(pos);
     const colon = buf.indexOf(":", pos);
     const end = colon + 1 + len;
+    // `<index> <digest>`: anything else (say, the start of the next message
+    // after a cut) means there is no trailer; decide as soon as it shows.
+    if (!trailerBytesOk(buf, colon + 1, buf.length < end ? buf.length : end)) return this.finishNetstring(pos);
     if (buf.length < end + 1) return false;
     if (buf.charCodeAt(end) !== 44) return this.finishNetstring(pos);
     return this.finishNetstring(end + 1);
