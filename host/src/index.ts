@@ -1,0 +1,2 @@
+// @lubdub/host: the agent's building blocks, for tests and tools.
+export * as membership from "./membership/index.js";

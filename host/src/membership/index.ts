@@ -1,0 +1,3 @@
+export * from "./effects.js";
+export * from "./membership.js";
+export * from "./limits.js";
