@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from "commander";
 import { registerDecode } from "./commands/decode.js";
+import { registerStatus } from "./commands/status.js";
 import { EXIT_USAGE } from "./exit-codes.js";
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDecode(program);
+  registerStatus(program);
   return program;
 }
 

@@ -1,0 +1,143 @@
+// The imperative shell around the membership core: media in, effects out,
+// one timer set to the core's next wakeup, a control socket for the CLI.
+
+import { readFileSync } from "node:fs";
+import type { Server } from "node:net";
+import { loadavg } from "node:os";
+import type { Authkeys, Body } from "@lubdub/protocol";
+import type { Effect } from "../membership/effects.js";
+import { Membership, type MembershipConfig } from "../membership/membership.js";
+import type { Medium } from "../media/medium.js";
+import { controlSocketPath, serveControl } from "../control/socket.js";
+import type { AgentStatus, ControlResponse } from "../control/status.js";
+import { type AgentLogger, logEffect, logEvent } from "./log.js";
+import { nextGeneration, nodeUuid } from "./state-dir.js";
+
+export const AGENT_VERSION = "0.1.0";
+/** The timer never sleeps longer than this, so a clock oddity cannot stall the agent. */
+const MAX_SLEEP_MS = 1000;
+/** Media get this long to close on shutdown. */
+const CLOSE_TIMEOUT_MS = 3000;
+
+export interface AgentOptions {
+  node: string;
+  nodes: string[];
+  keepaliveMs: number;
+  deadtimeMs: number;
+  warntimeMs: number;
+  initdeadMs: number;
+  maxRexmitDelayMs: number;
+  keys: Authkeys;
+  media: Medium[];
+  stateDir: string;
+  runDir: string;
+  log: AgentLogger;
+  /** Extra sequenced messages' consumer (resources, later). */
+  onDeliver?: (e: Extract<Effect, { kind: "deliver" }>) => void;
+}
+
+function readLoadavg(): string {
+  try {
+    return readFileSync("/proc/loadavg", "latin1").split("\n")[0]!;
+  } catch {
+    const l = loadavg();
+    return `${l[0]!.toFixed(2)} ${l[1]!.toFixed(2)} ${l[2]!.toFixed(2)} 1/1 1`;
+  }
+}
+
+export class Agent {
+  private core!: Membership;
+  private timer: NodeJS.Timeout | null = null;
+  private control: Server | null = null;
+  private readonly started = performance.now();
+  private stopping = false;
+
+  constructor(private readonly o: AgentOptions) {}
+
+  private now(): number {
+    return performance.now() - this.started;
+  }
+
+  async start(): Promise<void> {
+    const o = this.o;
+    const generation = nextGeneration(o.stateDir);
+    const config: MembershipConfig = {
+      node: o.node, uuid: nodeUuid(o.stateDir), nodes: o.nodes, links: o.media.map((m) => m.linkName),
+      keepaliveMs: o.keepaliveMs, deadtimeMs: o.deadtimeMs, warntimeMs: o.warntimeMs, initdeadMs: o.initdeadMs,
+      maxRexmitDelayMs: o.maxRexmitDelayMs, generation, keys: o.keys, ttl: 1 + o.nodes.length,
+    };
+    this.core = new Membership(config, { random: Math.random, wallSeconds: () => Math.floor(Date.now() / 1000), loadavg: readLoadavg });
+    for (const m of o.media) {
+      try {
+        await m.open(
+          (a) => this.apply(this.core.receive(this.now(), m.linkName, a.bytes, a.from)),
+          (e) => logEvent(o.log, "warn", "medium.error", `${m.kind} ${m.linkName}: ${e.message}`, { link: m.linkName }),
+        );
+        logEvent(o.log, "info", "medium.open", `${m.kind} ${m.linkName} open`, { link: m.linkName, kind: m.kind });
+      } catch (e) {
+        // A medium that cannot open is logged and left out; the others carry on.
+        logEvent(o.log, "error", "medium.open-failed", `${m.kind} ${m.linkName}: ${(e as Error).message}`, { link: m.linkName });
+      }
+    }
+    this.control = await serveControl(controlSocketPath(o.runDir), () => this.statusResponse(), (e) => logEvent(o.log, "warn", "control.error", e.message));
+    this.apply(this.core.start(this.now()));
+    this.schedule();
+  }
+
+  /** Sends a sequenced application message on every medium. */
+  send(body: Body): void {
+    this.apply(this.core.send(this.now(), body));
+  }
+
+  status(): AgentStatus {
+    return {
+      version: AGENT_VERSION, pid: process.pid, uptimeMs: Math.round(this.now()), keepaliveMs: this.o.keepaliveMs, deadtimeMs: this.o.deadtimeMs,
+      membership: this.core.snapshot(),
+      media: this.o.media.map((m) => ({ kind: m.kind, link: m.linkName, ...m.stats })),
+    };
+  }
+
+  private statusResponse(): ControlResponse {
+    return { ok: true, status: this.status() };
+  }
+
+  private apply(effects: Effect[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case "send":
+          for (const m of this.o.media) m.send({ datagram: e.datagram, classic: e.classic });
+          break;
+        case "event":
+          logEffect(this.o.log, e);
+          break;
+        case "deliver":
+          this.o.onDeliver?.(e);
+          break;
+        case "peer-status":
+        case "link-status":
+          break; // logged through their events; resources will act on them
+      }
+    }
+    if (!this.stopping) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.core.nextWakeup() - this.now()));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.apply(this.core.tick(this.now()));
+    }, Math.ceil(wait));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.control?.close();
+    await Promise.race([
+      Promise.allSettled(this.o.media.map((m) => m.close())),
+      new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS)),
+    ]);
+    logEvent(this.o.log, "info", "node.stopped", `${this.o.node} stopped`);
+  }
+}

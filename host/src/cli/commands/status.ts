@@ -1,0 +1,76 @@
+// lubdub status [--json] and lubdub cl-status SUBCOMMAND [ARGS]: ask the
+// running agent over its control socket.
+
+import type { Command } from "commander";
+import { requestControl, controlSocketPath } from "../../control/socket.js";
+import type { AgentStatus } from "../../control/status.js";
+import { CL_STATUS_SUBCOMMANDS, clStatus } from "../../control/cl-status.js";
+
+export const DEFAULT_RUN_DIR = "/run/lubdub";
+
+async function fetchStatus(runDir: string): Promise<{ status: AgentStatus | null; error: string | null }> {
+  const path = controlSocketPath(runDir);
+  try {
+    const r = await requestControl(path, { cmd: "status" });
+    return r.ok ? { status: r.status, error: null } : { status: null, error: r.error };
+  } catch (e) {
+    return { status: null, error: `cannot reach lubdubd at ${path}: ${(e as Error).message}` };
+  }
+}
+
+function ago(ms: number | null, uptime: number): string {
+  return ms === null ? "never" : `${((uptime - ms) / 1000).toFixed(1)} s ago`;
+}
+
+export function formatStatus(s: AgentStatus): string {
+  const m = s.membership;
+  const lines = [
+    `lubdubd ${s.version} on ${m.node}: ${m.status}, generation ${m.generation}, up ${(s.uptimeMs / 1000).toFixed(0)} s (keepalive ${s.keepaliveMs} ms, deadtime ${s.deadtimeMs} ms)`,
+    "",
+    "Nodes:",
+  ];
+  for (const p of m.peers) {
+    lines.push(`  ${p.name.padEnd(16)} ${p.status.padEnd(7)} last status ${ago(p.lastStatusAt, s.uptimeMs)}, deadtime ${p.dt} ms${p.missing ? `, ${p.missing} missing` : ""}`);
+    for (const l of p.links) lines.push(`    link ${l.link.padEnd(20)} ${l.up ? "up" : "dead"}${l.lastAt !== null ? ` (heard ${ago(l.lastAt, s.uptimeMs)})` : ""}`);
+  }
+  lines.push("", "Media:");
+  for (const md of s.media) {
+    lines.push(`  ${md.kind.padEnd(6)} ${md.link.padEnd(20)} sent ${md.sent}, received ${md.received}, send errors ${md.sendErrors}, dropped ${md.droppedFrames} frames / ${md.droppedBytes} bytes${md.note ? ` (${md.note})` : ""}`);
+  }
+  const bad = Object.entries(m.counters).filter(([k]) => k.startsWith("msg."));
+  if (bad.length) lines.push("", `Refused input: ${bad.map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  return lines.join("\n") + "\n";
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("show what the local lubdubd knows: nodes, links, media")
+    .option("--run-dir <dir>", "where lubdubd's control socket is", DEFAULT_RUN_DIR)
+    .option("--json", "print the full status as JSON")
+    .action(async (opts: { runDir: string; json?: boolean }) => {
+      const { status, error } = await fetchStatus(opts.runDir);
+      if (!status) {
+        console.error(`lubdub status: ${error}`);
+        process.exitCode = 3; // LSB: not running
+        return;
+      }
+      process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
+    });
+
+  program
+    .command("cl-status")
+    .description(`Heartbeat's cl_status, same output and exit codes (${CL_STATUS_SUBCOMMANDS.join(", ")})`)
+    .argument("<subcommand>")
+    .argument("[args...]")
+    .option("--run-dir <dir>", "where lubdubd's control socket is", DEFAULT_RUN_DIR)
+    .allowUnknownOption(true)
+    .helpOption(false)
+    .action(async (sub: string, args: string[], opts: { runDir: string }) => {
+      const { status } = await fetchStatus(opts.runDir);
+      const r = clStatus(sub, args, status);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.code;
+    });
+}

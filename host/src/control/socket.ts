@@ -1,0 +1,112 @@
+// The agent's control socket: a Unix socket in the run dir, one JSON request
+// per line, one JSON response per line. Mode 0660, group haclient when that
+// group exists (as Heartbeat's API socket), so operators in it can query.
+
+import { chmodSync, chownSync, existsSync, readFileSync, unlinkSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import type { ControlRequest, ControlResponse } from "./status.js";
+
+export const CONTROL_SOCKET_NAME = "lubdubd.sock";
+/** A request line longer than this is refused (the protocol has no big requests). */
+const MAX_REQUEST_BYTES = 4096;
+/** A client that says nothing for this long is disconnected. */
+const IDLE_TIMEOUT_MS = 10_000;
+/** cl_status gives up after 5 s; so does the client. */
+export const CLIENT_TIMEOUT_MS = 5_000;
+const CONTROL_GROUP = "haclient";
+const SOCKET_MODE = 0o660;
+
+export function controlSocketPath(runDir: string): string {
+  return join(runDir, CONTROL_SOCKET_NAME);
+}
+
+function groupId(name: string): number | null {
+  try {
+    for (const line of readFileSync("/etc/group", "utf8").split("\n")) {
+      const [g, , gid] = line.split(":");
+      if (g === name && gid !== undefined) return Number(gid);
+    }
+  } catch {
+    /* no /etc/group: no group to set */
+  }
+  return null;
+}
+
+export type RequestHandler = (req: ControlRequest) => ControlResponse;
+
+export function serveControl(path: string, handle: RequestHandler, onError: (e: Error) => void): Promise<Server> {
+  if (existsSync(path)) unlinkSync(path); // a stale socket from a previous run
+  const server = createServer((sock: Socket) => {
+    let buf = "";
+    sock.setTimeout(IDLE_TIMEOUT_MS, () => sock.destroy());
+    sock.on("error", () => sock.destroy());
+    sock.on("data", (d: Buffer) => {
+      buf += d.toString("utf8");
+      if (buf.length > MAX_REQUEST_BYTES) {
+        sock.end(JSON.stringify({ ok: false, error: "request too long" }) + "\n");
+        return;
+      }
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let response: ControlResponse;
+        try {
+          const req = JSON.parse(line) as ControlRequest;
+          response = req && req.cmd === "status" ? handle(req) : { ok: false, error: `unknown request ${JSON.stringify(line.slice(0, 80))}` };
+        } catch {
+          response = { ok: false, error: "request is not JSON" };
+        }
+        sock.write(JSON.stringify(response) + "\n");
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      server.on("error", onError);
+      chmodSync(path, SOCKET_MODE);
+      const gid = groupId(CONTROL_GROUP);
+      if (gid !== null) {
+        try {
+          chownSync(path, -1, gid);
+        } catch (e) {
+          onError(new Error(`cannot give ${path} to group ${CONTROL_GROUP}: ${(e as Error).message}`));
+        }
+      }
+      resolve(server);
+    });
+  });
+}
+
+/** Sends one request; resolves with the response, or rejects (agent not running, timeout). */
+export function requestControl(path: string, req: ControlRequest, timeoutMs = CLIENT_TIMEOUT_MS): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    let buf = "";
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on("connect", () => sock.write(JSON.stringify(req) + "\n"));
+    sock.on("data", (d: Buffer) => {
+      buf += d.toString("utf8");
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        clearTimeout(timer);
+        sock.end();
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)) as ControlResponse);
+        } catch (e) {
+          reject(e as Error);
+        }
+      }
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
