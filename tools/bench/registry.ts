@@ -1,0 +1,7 @@
+// Every benchmark `npm run bench` knows. A new benchmark is one module under
+// tools/bench/ exporting a `Benchmark` (see harness.ts), listed here.
+
+import type { Benchmark } from "./harness.js";
+import { codecBenchmark } from "./codec.js";
+
+export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark];
