@@ -95,6 +95,20 @@ function trailerBytesOk(buf: string, from: number, to: number): boolean {
   return true;
 }
 
+/**
+ * Offset of the last `sub` in `s`, or -1: String.prototype.lastIndexOf, which
+ * typescript-to-lua does not translate.
+ */
+function lastIndexOfString(s: string, sub: string): number {
+  let found = -1;
+  let at = s.indexOf(sub);
+  while (at >= 0) {
+    found = at;
+    at = s.indexOf(sub, at + 1);
+  }
+  return found;
+}
+
 function stripCR(s: string): string {
   if (s.indexOf("\r") < 0) return s;
   return s.split("\r").join("");
@@ -295,7 +309,7 @@ export class Deframer {
       this.drop(DROP_TRUNCATED, this.classicText.length + nl - 3, this.frameOffset, "a new message began inside a line");
       this.classicText = "";
       // resume the hunt at the marker itself
-      this.consume(tail === ">>>" ? rawLine.lastIndexOf(">>>") : nl - 3);
+      this.consume(tail === ">>>" ? lastIndexOfString(rawLine, ">>>") : nl - 3);
       this.mode = MODE_HUNT;
       return true;
     }
