@@ -9,11 +9,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { pino, type DestinationStream, type StreamEntry } from "pino";
 import { Writable } from "node:stream";
+import { SYSLOG_FACILITIES } from "../config/facilities.js";
 
-export const SYSLOG_FACILITIES: Record<string, number> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
-};
 
 /** pino level number → syslog severity. */
 function severity(level: number): number {

@@ -2,6 +2,7 @@
 // registering itself on the program (commander parses and documents them).
 
 import { Command, CommanderError } from "commander";
+import { registerCheck } from "./commands/check.js";
 import { registerDecode } from "./commands/decode.js";
 import { registerStatus } from "./commands/status.js";
 import { EXIT_USAGE } from "./exit-codes.js";
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
+  registerCheck(program);
   registerDecode(program);
   registerStatus(program);
   return program;

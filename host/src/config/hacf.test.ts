@@ -1,0 +1,166 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { parseInterval } from "./interval.js";
+import { defaultInitdead, parseHaCf } from "./hacf.js";
+
+const t = suite("ha.cf");
+const BASE = "ucast eth1 192.0.2.2\nnode alpha bravo\nauto_failback on\n";
+
+function parse(text: string, node = "alpha") {
+  const r = parseHaCf(text, "ha.cf", node);
+  return { ...r, errors: r.diagnostics.filter((d) => d.severity === "error"), warnings: r.diagnostics.filter((d) => d.severity === "warning") };
+}
+
+t("time values: seconds, ms and us suffixes, decimals, rounding", () => {
+  assert.is(parseInterval("2"), 2000);
+  assert.is(parseInterval("1.5"), 1500);
+  assert.is(parseInterval("500ms"), 500);
+  assert.is(parseInterval("1500us"), 2);
+  assert.is(parseInterval("0.0004"), 0);
+  for (const bad of ["", "1x", "-1", "ms", "1 s", "1e3", "0x10"]) assert.is(parseInterval(bad), null, bad);
+});
+
+t("defaults are Heartbeat's", () => {
+  const { config, errors } = parse(BASE);
+  assert.equal(errors, []);
+  assert.is(config.keepaliveMs, 1000);
+  assert.is(config.deadtimeMs, 30000);
+  assert.is(config.warntimeMs, 15000);
+  assert.is(config.initdeadMs, 30000);
+  assert.is(config.udpport, 694);
+  assert.is(config.baud, 19200);
+  assert.is(config.maxRexmitDelayMs, 250);
+  assert.equal(config.nodes, ["alpha", "bravo"]);
+  assert.equal(config.media, [{ kind: "ucast", iface: "eth1", peer: "192.0.2.2", port: 694, line: 1 }]);
+});
+
+t("initdead default follows deadtime", () => {
+  assert.is(defaultInitdead(30000), 30000);
+  assert.is(defaultInitdead(8000), 16000);
+  assert.is(defaultInitdead(5000), 12000);
+});
+
+t("the capture cluster's settings", () => {
+  const { config, errors, warnings } = parse("keepalive 1\nwarntime 3\ndeadtime 6\ninitdead 12\nudpport 694\nucast wpv0 192.0.2.1\nucast wpv0 192.0.2.2\nauto_failback on\nnode alpha\nnode bravo\n");
+  assert.equal(errors, []);
+  assert.equal(warnings, []);
+  assert.equal([config.keepaliveMs, config.warntimeMs, config.deadtimeMs, config.initdeadMs], [1000, 3000, 6000, 12000]);
+  assert.is(config.media.length, 2);
+});
+
+t("every medium kind with its arguments; udpport and baud apply", () => {
+  const { config, errors } = parse("udpport 700\nbaud 38400\nbcast eth0 eth1\nmcast eth2 225.0.0.1 694 1 0\nserial /dev/ttyS0 /dev/ttyS1\n" + BASE);
+  assert.equal(errors, []);
+  assert.equal(config.media.map((m) => m.kind), ["bcast", "bcast", "mcast", "serial", "serial", "ucast"]);
+  assert.equal(config.media[0], { kind: "bcast", iface: "eth0", port: 700, line: 3 });
+  assert.equal(config.media[2], { kind: "mcast", iface: "eth2", group: "225.0.0.1", port: 694, ttl: 1, loop: false, line: 4 });
+  assert.equal(config.media[3], { kind: "serial", device: "/dev/ttyS0", baud: 38400, line: 5 });
+  assert.is((config.media[5] as { port: number }).port, 700);
+});
+
+// Each bad line and the line number and words its error must carry.
+const BAD: Array<[string, string, number, RegExp]> = [
+  ["unknown directive", "frobnicate yes", 1, /unknown directive 'frobnicate'/],
+  ["name=value", "keepalive=2", 1, /without '='/],
+  ["bad time", "keepalive 1x", 1, /keepalive: '1x' is not a time/],
+  ["negative time", "keepalive -1", 1, /not a time/],
+  ["zero warntime", "warntime 0", 1, /greater than zero/],
+  ["two values", "keepalive 1 2", 1, /takes one value/],
+  ["bad baud", "baud 4800", 1, /invalid baud rate '4800'/],
+  ["bad udpport", "udpport 70000", 1, /not a UDP port/],
+  ["ucast one arg", "ucast eth1", 1, /takes 2 values/],
+  ["ucast bad ip", "ucast eth1 999.1.1.1", 1, /not an IPv4 address/],
+  ["mcast not a group", "mcast eth1 10.0.0.1 694 1 0", 1, /not an IPv4 multicast group/],
+  ["mcast ttl", "mcast eth1 225.0.0.1 694 9 0", 1, /ttl '9'/],
+  ["mcast loop", "mcast eth1 225.0.0.1 694 1 2", 1, /loop '2'/],
+  ["serial relative", "serial ttyS0", 1, /not a device path/],
+  ["facility", "logfacility local9", 1, /unknown syslog facility 'local9'/],
+  ["debug", "debug 300", 1, /debug level/],
+  ["hbgenmethod", "hbgenmethod foo", 1, /'foo' is not one of file, time/],
+  ["msgfmt", "msgfmt bogus", 1, /msgfmt/],
+  ["auto_failback", "auto_failback maybe", 1, /'maybe' is not one of on, off, legacy/],
+  ["crm on", "crm on", 1, /haresources mode only/],
+  ["crm respawn", "crm respawn", 1, /haresources mode only/],
+  ["autojoin", "autojoin any", 1, /autojoin none/],
+  ["stonith_host refused by name", "stonith_host * baytech 192.0.2.9 admin secret", 1, /stonith_host: not supported by lubdub/],
+  ["watchdog refused by name", "watchdog /dev/watchdog", 1, /watchdog: not supported/],
+  ["ping refused by name", "ping 192.0.2.254", 1, /ping: not supported/],
+  ["respawn refused by name", "respawn hacluster /usr/lib/heartbeat/ipfail", 1, /respawn: not supported/],
+  ["non-ascii", "node alph\u00e9", 1, /non-ASCII/],
+];
+
+for (const [name, line, at, re] of BAD) {
+  t(`bad: ${name}`, () => {
+    const { errors } = parse(`${line}\n${BASE}`);
+    const hit = errors.find((e) => re.test(e.message));
+    assert.ok(hit, `${name}: expected ${re} in ${JSON.stringify(errors)}`);
+    assert.is(hit!.line, at);
+    assert.is(hit!.source, "ha.cf");
+  });
+}
+
+t("contradictions name the line of the directive at fault", () => {
+  let r = parse(`keepalive 2\ndeadtime 4\n${BASE}`);
+  assert.ok(r.errors.some((e) => e.line === 2 && /more than twice keepalive/.test(e.message)));
+  r = parse(`deadtime 20\ninitdead 10\n${BASE}`);
+  assert.ok(r.errors.some((e) => e.line === 2 && /initdead \(10 s\) is smaller than deadtime \(20 s\)/.test(e.message)));
+  r = parse(`deadtime 10\nwarntime 10\n${BASE}`);
+  assert.equal(r.errors, []);
+  assert.ok(r.warnings.some((w) => w.line === 2 && /warntime .* not less than deadtime/.test(w.message)));
+  r = parse(`keepalive 500ms\ndeadtime 1500ms\ninitdead 9\n${BASE}`);
+  assert.equal(r.errors, []);
+  assert.ok(r.warnings.some((w) => w.line === 3 && /may be too small/.test(w.message)));
+  r = parse(`deadping 1\n${BASE}`);
+  assert.ok(r.errors.some((e) => e.line === 1 && /deadping/.test(e.message)));
+});
+
+t("the node list must hold this node; media and nodes must exist", () => {
+  let r = parse("ucast eth1 192.0.2.2\nnode bravo charlie\nauto_failback on\n");
+  assert.ok(r.errors.some((e) => e.line === 2 && /this node 'alpha' is not in the node list/.test(e.message)));
+  r = parse("node alpha bravo\nauto_failback on\n");
+  assert.ok(r.errors.some((e) => /no heartbeat media/.test(e.message)));
+  r = parse("ucast eth1 192.0.2.2\nauto_failback on\n");
+  assert.ok(r.errors.some((e) => /no nodes defined/.test(e.message)));
+  r = parse(BASE, "ALPHA");
+  assert.equal(r.errors, [], "node names compare without case, as Heartbeat's do");
+});
+
+t("comments, blank lines, CRLF, tabs and case of directive names", () => {
+  const r = parse("# cluster\r\n\r\n\tKeepalive\t2   # seconds\r\nucast eth1 192.0.2.2\r\nnode alpha bravo\r\nauto_failback off\r\n");
+  assert.equal(r.errors, []);
+  assert.is(r.config.keepaliveMs, 2000);
+  assert.is(r.config.autoFailback, "off");
+});
+
+t("obsolete and no-effect directives warn but start; legacy default warns", () => {
+  let r = parse("nice_failback on\nrealtime on\ncoredumps true\nucast eth1 192.0.2.2\nnode alpha bravo\n");
+  assert.equal(r.errors, []);
+  assert.is(r.config.autoFailback, "off");
+  assert.ok(r.warnings.some((w) => w.line === 1 && /obsolete/.test(w.message)));
+  assert.ok(r.warnings.some((w) => w.line === 2 && /no effect/.test(w.message)));
+  r = parse("ucast eth1 192.0.2.2\nnode alpha bravo\n");
+  assert.ok(r.warnings.some((w) => /legacy/.test(w.message)));
+  assert.is(r.config.autoFailback, "legacy");
+});
+
+t("duplicates: repeated scalars warn, the last wins; repeated nodes and media are merged", () => {
+  const r = parse(`keepalive 1\nkeepalive 2\nnode alpha\n${BASE}ucast eth1 192.0.2.2\n`);
+  assert.equal(r.errors, []);
+  assert.is(r.config.keepaliveMs, 2000);
+  assert.ok(r.warnings.some((w) => w.line === 2 && /set again \(first at line 1\)/.test(w.message)));
+  assert.equal(r.config.nodes, ["alpha", "bravo"]);
+  assert.is(r.config.media.length, 1);
+});
+
+t("never throws on random bytes", () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const words = ["node", "ucast", "mcast", "keepalive", "deadtime", "#", "=", "\n", " ", "\t", "ms", "1", "eth0", "192.0.2.1", "\u0000", "\u00ff"];
+  for (let i = 0; i < 3000; i++) {
+    let s = "";
+    for (let j = 0; j < 40; j++) s += rnd() < 0.8 ? words[Math.floor(rnd() * words.length)]! : String.fromCharCode(Math.floor(rnd() * 256));
+    parseHaCf(s, "fuzz", "alpha");
+  }
+});
+
+t.run();

@@ -1,0 +1,5 @@
+export * from "./types.js";
+export * from "./interval.js";
+export * from "./hacf.js";
+export * from "./load.js";
+export * from "./facilities.js";

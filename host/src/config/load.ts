@@ -1,0 +1,80 @@
+// Reads a Heartbeat configuration directory (/etc/ha.d) as lubdubd needs it:
+// ha.cf and authkeys, unchanged from a stock Heartbeat install. Nothing here
+// throws on bad input: every problem is a Diagnostic naming its file and line.
+
+import { readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { authkeysModeProblem, parseAuthkeys, type Authkeys, type Diagnostic } from "@lubdub/protocol";
+import { MAX_HACF_BYTES, parseHaCf } from "./hacf.js";
+import type { HaConfig } from "./types.js";
+
+export const DEFAULT_CONFIG_DIR = "/etc/ha.d";
+/** authkeys is a few lines; anything bigger is refused unread. */
+const MAX_AUTHKEYS_BYTES = 64 * 1024;
+
+export interface LoadedConfig {
+  /** Present when ha.cf could be read (even with errors, for `lubdub check`). */
+  config: HaConfig | null;
+  keys: Authkeys | null;
+  diagnostics: Diagnostic[];
+  /** True when there is no error: the agent may start. */
+  ok: boolean;
+}
+
+/** uname -n, as Heartbeat names the local node. */
+export function defaultNodeName(): string {
+  return hostname();
+}
+
+function readSmall(path: string, limit: number, diag: Diagnostic[]): { text: string; mode: number } | null {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) {
+      diag.push({ severity: "error", source: path, line: 0, message: "not a regular file" });
+      return null;
+    }
+    if (st.size > limit) {
+      diag.push({ severity: "error", source: path, line: 0, message: `larger than ${limit} bytes; refusing to read it` });
+      return null;
+    }
+    return { text: readFileSync(path, "latin1"), mode: st.mode };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    diag.push({ severity: "error", source: path, line: 0, message: `cannot read: ${why}` });
+    return null;
+  }
+}
+
+export function loadConfigDir(configDir: string, node: string): LoadedConfig {
+  const diagnostics: Diagnostic[] = [];
+  let config: HaConfig | null = null;
+  let keys: Authkeys | null = null;
+
+  const hacfPath = join(configDir, "ha.cf");
+  const hacf = readSmall(hacfPath, MAX_HACF_BYTES, diagnostics);
+  if (hacf) {
+    const parsed = parseHaCf(hacf.text, hacfPath, node);
+    config = parsed.config;
+    // In file order, whole-file remarks last: the way an operator reads them.
+    diagnostics.push(...[...parsed.diagnostics].sort((a, b) => (a.line || Infinity) - (b.line || Infinity)));
+  }
+
+  const authPath = join(configDir, "authkeys");
+  const auth = readSmall(authPath, MAX_AUTHKEYS_BYTES, diagnostics);
+  if (auth) {
+    const modeProblem = authkeysModeProblem(auth.mode);
+    if (modeProblem) {
+      // Heartbeat refuses to start with readable keys; so does lubdub.
+      diagnostics.push({ severity: "error", source: authPath, line: 0, message: modeProblem });
+    } else {
+      const r = parseAuthkeys(auth.text, authPath);
+      diagnostics.push(...r.warnings);
+      if (r.ok) keys = r.keys;
+      else diagnostics.push(...r.errors);
+    }
+  }
+  const ok = config !== null && keys !== null && !diagnostics.some((d) => d.severity === "error");
+  return { config, keys, diagnostics, ok };
+}

@@ -1,0 +1,45 @@
+// What ha.cf says, after parsing and validation. Every field carries
+// Heartbeat 3.0.6's default when the file does not set it.
+
+import type { Diagnostic } from "@lubdub/protocol";
+
+export type AutoFailback = "on" | "off" | "legacy";
+
+/** One heartbeat medium as a ha.cf line declares it. */
+export type MediumDirective =
+  | { kind: "ucast"; iface: string; peer: string; port: number; line: number }
+  | { kind: "bcast"; iface: string; port: number; line: number }
+  | { kind: "mcast"; iface: string; group: string; port: number; ttl: number; loop: boolean; line: number }
+  | { kind: "serial"; device: string; baud: number; line: number };
+
+export interface HaConfig {
+  /** The ha.cf file this came from (for messages). */
+  source: string;
+  /** Cluster nodes in ha.cf order (the order `repnodes` replies use). */
+  nodes: string[];
+  keepaliveMs: number;
+  deadtimeMs: number;
+  warntimeMs: number;
+  initdeadMs: number;
+  deadpingMs: number;
+  maxRexmitDelayMs: number;
+  udpport: number;
+  baud: number;
+  media: MediumDirective[];
+  autoFailback: AutoFailback;
+  logfile?: string;
+  debugfile?: string;
+  /** Syslog facility name, or "none". Unset: Heartbeat logs to syslog only when no logfile is set... lubdub keeps it off. */
+  logfacility?: string;
+  debug: number;
+  hbgenmethod: "file" | "time";
+  msgfmt: "classic" | "netstring";
+  uuidfrom: "file" | "nodename";
+  /** Directives that were set explicitly, with their line. */
+  setAt: Record<string, number>;
+}
+
+export interface ParsedHaCf {
+  config: HaConfig;
+  diagnostics: Diagnostic[];
+}
