@@ -4,7 +4,15 @@
 import { spawnSync } from "node:child_process";
 import type { Test } from "uvu";
 
-export type Requirement = "root" | "netns" | { command: string; pkg: string } | { path: string; what: string };
+export type Requirement =
+  | "root"
+  | "netns"
+  | { command: string; pkg: string }
+  | { path: string; what: string }
+  /** Any other probe: returns why the machine cannot run the test, or null. Probed once. */
+  | { check: () => string | null; what: string };
+
+const checkCache = new Map<() => string | null, string | null>();
 
 let netnsCache: string | null | undefined;
 
@@ -18,6 +26,18 @@ function missingOne(r: Requirement): string | null {
       if (add.status === 0) spawnSync("ip", ["netns", "delete", probe]);
     }
     return netnsCache;
+  }
+  if ("check" in r) {
+    if (!checkCache.has(r.check)) {
+      let why: string | null;
+      try {
+        why = r.check();
+      } catch (e) {
+        why = `${r.what}: ${(e as Error).message}`;
+      }
+      checkCache.set(r.check, why);
+    }
+    return checkCache.get(r.check) ?? null;
   }
   if ("command" in r) {
     const found = spawnSync("sh", ["-c", `command -v ${r.command}`], { encoding: "utf8" });
@@ -54,3 +74,6 @@ export const SOCAT: Requirement = { command: "socat", pkg: "socat" };
 export const HEARTBEAT: Requirement = { command: "/usr/libexec/heartbeat/heartbeat", pkg: "heartbeat" };
 export const UNSHARE: Requirement = { command: "unshare", pkg: "util-linux" };
 export const STONITH: Requirement = { command: "stonith", pkg: "cluster-glue" };
+export const IPROUTE: Requirement = { command: "ip", pkg: "iproute2" };
+/** Network namespace labs (support/netns.ts): root, iproute2 and namespaces that can be made. */
+export const NETNS_LAB: Requirement[] = ["root", IPROUTE, "netns"];
