@@ -2,9 +2,9 @@
 // per line, one JSON response per line. Mode 0660, group haclient when that
 // group exists (as Heartbeat's API socket), so operators in it can query.
 
-import { chmodSync, chownSync, existsSync, readFileSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ControlRequest, ControlResponse } from "./status.js";
 
 export const CONTROL_SOCKET_NAME = "lubdubd.sock";
@@ -35,8 +35,33 @@ function groupId(name: string): number | null {
 
 export type RequestHandler = (req: ControlRequest) => ControlResponse;
 
-export function serveControl(path: string, handle: RequestHandler, onError: (e: Error) => void): Promise<Server> {
-  if (existsSync(path)) unlinkSync(path); // a stale socket from a previous run
+/** Whether something answers on the socket (a live agent) — bounded by CLIENT_TIMEOUT_MS. */
+function socketIsLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection(path);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(false);
+    }, CLIENT_TIMEOUT_MS);
+    sock.on("connect", () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}
+
+export async function serveControl(path: string, handle: RequestHandler, onError: (e: Error) => void): Promise<Server> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  if (existsSync(path)) {
+    // Two agents on one run dir would fight over the node; the second refuses.
+    if (await socketIsLive(path)) throw new Error(`another lubdubd is already running (it answers on ${path})`);
+    unlinkSync(path); // a stale socket from a run that ended without cleaning up
+  }
   const server = createServer((sock: Socket) => {
     let buf = "";
     sock.setTimeout(IDLE_TIMEOUT_MS, () => sock.destroy());

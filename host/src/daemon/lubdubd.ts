@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// lubdubd: reads /etc/ha.d, opens every medium, runs the membership core until
+// SIGTERM or SIGINT. Exit codes: 0 after a clean stop, 64 bad arguments,
+// 65 configuration errors (each printed as file:line), 70 internal error.
+
+import { CommanderError } from "commander";
+import { formatDiagnostic } from "@lubdub/protocol";
+import { defaultNodeName, loadConfigDir } from "../config/load.js";
+import { Agent } from "../agent/agent.js";
+import { createLogger, logEvent } from "../agent/log.js";
+import { logDestination } from "../agent/log-targets.js";
+import { mediaFromConfig } from "./media-from-config.js";
+import { parseDaemonArgs, type DaemonOptions } from "./options.js";
+
+const EXIT_USAGE = 64;
+const EXIT_CONFIG = 65;
+const EXIT_SOFTWARE = 70;
+
+async function run(o: DaemonOptions): Promise<number> {
+  const requested = o.nodeName ?? defaultNodeName();
+  const loaded = loadConfigDir(o.configDir, requested);
+  for (const d of loaded.diagnostics) process.stderr.write(`lubdubd: ${formatDiagnostic(d)}\n`);
+  if (!loaded.ok || !loaded.config || !loaded.keys) {
+    process.stderr.write(`lubdubd: configuration errors in ${o.configDir}; not started (lubdub check --config-dir ${o.configDir} explains)\n`);
+    return EXIT_CONFIG;
+  }
+  const cfg = loaded.config;
+  // The node as ha.cf spells it: peers see this name in every message.
+  const node = cfg.nodes.find((n) => n.toLowerCase() === requested.toLowerCase()) ?? requested;
+  const targets = { stdout: o.stdoutLog, debug: cfg.debug > 0 } as Parameters<typeof logDestination>[0];
+  if (cfg.logfile) targets.logfile = cfg.logfile;
+  if (cfg.debugfile) targets.debugfile = cfg.debugfile;
+  if (cfg.logfacility) targets.logfacility = cfg.logfacility;
+  const dest = logDestination(targets);
+  const log = createLogger(node, cfg.debug > 0 ? "debug" : "info", dest.stream);
+  for (const d of loaded.diagnostics) logEvent(log, "warn", "config.warning", formatDiagnostic(d), { file: d.source, line: d.line });
+
+  const media = mediaFromConfig(cfg, (m, e) => logEvent(log, "error", "medium.config-error", `${cfg.source}:${m.line}: ${e.message}`, { line: m.line }));
+  const agent = new Agent({
+    node, nodes: cfg.nodes, keepaliveMs: cfg.keepaliveMs, deadtimeMs: cfg.deadtimeMs, warntimeMs: cfg.warntimeMs, initdeadMs: cfg.initdeadMs,
+    maxRexmitDelayMs: cfg.maxRexmitDelayMs, keys: loaded.keys, media, stateDir: o.stateDir, runDir: o.runDir, log,
+  });
+  logEvent(log, "info", "node.starting", `lubdubd starting as ${node} (${media.length} media, keepalive ${cfg.keepaliveMs} ms, deadtime ${cfg.deadtimeMs} ms)`, { configDir: o.configDir });
+  try {
+    await agent.start();
+  } catch (e) {
+    logEvent(log, "crit", "node.start-failed", `cannot start: ${(e as Error).message}`);
+    process.stderr.write(`lubdubd: cannot start: ${(e as Error).message}\n`);
+    await agent.stop().catch(() => undefined);
+    await dest.close();
+    return EXIT_SOFTWARE;
+  }
+
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logEvent(log, "info", "node.stopping", `${signal} received; stopping`);
+      agent
+        .stop()
+        .then(() => dest.close())
+        .then(() => done(0), () => done(EXIT_SOFTWARE));
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => logEvent(log, "warn", "config.reload-unsupported", "SIGHUP: reloading ha.cf is not supported yet; restart lubdubd to apply changes"));
+    process.on("uncaughtException", (e) => {
+      logEvent(log, "crit", "agent.internal-error", `internal error: ${e.stack ?? e.message}`);
+      void dest.close().finally(() => process.exit(EXIT_SOFTWARE));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let o: DaemonOptions;
+  try {
+    o = parseDaemonArgs(process.argv.slice(2));
+  } catch (e) {
+    process.exitCode = e instanceof CommanderError && e.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
+  try {
+    process.exitCode = await run(o);
+    // Everything is closed by now; do not let a stray handle keep a stopped agent alive.
+    setTimeout(() => process.exit(), 1000).unref();
+  } catch (e) {
+    process.stderr.write(`lubdubd: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = EXIT_SOFTWARE;
+  }
+}
+
+void main();
