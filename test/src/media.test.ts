@@ -25,6 +25,7 @@ const t = suite("media");
 
 const FIXTURES: Requirement = { check: () => (heartbeatFixturesDir() ? null : "needs the Heartbeat 3.0.6 captures (shared/fixtures or LUBDUB_HB_FIXTURES)"), what: "captures" };
 const UDP_REQS: Requirement[] = [...NETNS_LAB, FIXTURES];
+const PING: Requirement = { command: "ping", pkg: "iputils-ping" };
 const SERIAL_REQS: Requirement[] = [SOCAT, FIXTURES];
 
 /** A few captured datagrams and their classic renderings (the serial form). */
@@ -249,7 +250,7 @@ testWhere(t, "cable cut: sends fail, are counted and reported once, never thrown
   }),
 );
 
-testWhere(t, "netns lab: cleanup kills its processes and removes every namespace it made", NETNS_LAB, async () => {
+testWhere(t, "netns lab: cleanup kills its processes and removes every namespace it made", [...NETNS_LAB, PING], async () => {
   const l = NetnsLab.create({ hosts: 3 });
   const sleeper = l.exec(1, ["sleep", "60"]);
   assert.ok(l.execSync(2, ["ping", "-c", "1", "-W", "2", l.host(3).address]).includes("1 received"));

@@ -89,6 +89,7 @@ export class NetnsLab {
     if (o.hosts < 1 || o.hosts > 200) throw new Error("hosts must be 1-200");
     const topology = o.topology ?? (o.hosts === 2 ? "pair" : "bridge");
     if (topology === "pair" && o.hosts !== 2) throw new Error("a veth pair joins exactly two hosts");
+    sweepDeadLabs();
     const lab = new NetnsLab(o.net ?? "192.0.2");
     labs.add(lab);
     hookExit();
@@ -229,6 +230,24 @@ export class NetnsLab {
   }
 }
 
+/**
+ * Deletes namespaces left by lab processes that died without cleaning up
+ * (SIGKILL, a crash): only `lubdub-t-<pid>-` names whose process is gone.
+ * Their veths went with them.
+ */
+export function sweepDeadLabs(): void {
+  for (const line of run(["ip", "netns", "list"], true).split("\n")) {
+    const name = line.split(" ")[0]!;
+    const m = /^lubdub-t-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") run(["ip", "netns", "delete", name], true);
+    }
+  }
+}
+
 /** This process's namespaces still present (for checks that cleanup worked). */
 export function leftoverNamespaces(): string[] {
   return run(["ip", "netns", "list"], true)
@@ -237,17 +256,20 @@ export function leftoverNamespaces(): string[] {
     .filter((n) => n.startsWith(NETNS_PREFIX));
 }
 
-/** Whether netem can be used here (module present), or why not. */
+/** Why netem cannot be used here (no sch_netem in the kernel, no tc), or null. */
 export function netemMissing(): string | null {
   const ns = `${NETNS_PREFIX}netem-probe`;
   const add = spawnSync("ip", ["netns", "add", ns], { encoding: "utf8" });
   if (add.status !== 0) return `cannot create network namespaces (${(add.stderr || "").trim()})`;
   try {
-    spawnSync("ip", ["-n", ns, "link", "add", "d0", "type", "dummy"]);
-    const r = spawnSync("tc", ["-n", ns, "qdisc", "add", "dev", "d0", "root", "netem", "loss", "1%"], { encoding: "utf8" });
+    spawnSync("ip", ["-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+    const r = spawnSync("tc", ["-n", ns, "qdisc", "add", "dev", "v0", "root", "netem", "loss", "1%"], { encoding: "utf8" });
     if (r.error) return "needs 'tc' (Debian package iproute2)";
     return r.status === 0 ? null : `netem unavailable (${(r.stderr || "").trim()})`;
   } finally {
     spawnSync("ip", ["netns", "delete", ns]);
   }
 }
+
+/** Requirement for tests that use netem(): pass with NETNS_LAB to testWhere. */
+export const NETEM = { check: netemMissing, what: "netem" };

@@ -19,7 +19,10 @@ function hookExit(): void {
   if (hooked) return;
   hooked = true;
   process.on("exit", () => {
-    for (const p of open) p.kill();
+    for (const p of open) {
+      p.kill();
+      if (p.ownsDir) rmSync(p.dir, { recursive: true, force: true });
+    }
   });
 }
 
@@ -38,7 +41,7 @@ export class PtyPair {
     readonly a: string,
     readonly b: string,
     readonly dir: string,
-    private readonly ownDir: boolean,
+    readonly ownsDir: boolean,
     private readonly child: ChildProcess,
   ) {
     this.exited = new Promise((r) => child.once("exit", () => r()));
@@ -90,7 +93,7 @@ export class PtyPair {
    * it lingers, SIGKILL. Resolves when it has exited. The directory is kept
    * unless `removeDir` (default: only when open() made it).
    */
-  async close(removeDir = this.ownDir): Promise<void> {
+  async close(removeDir = this.ownsDir): Promise<void> {
     const pid = this.child.pid;
     if (pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
       try {
