@@ -72,6 +72,7 @@ export function testWhere(t: Test, name: string, reqs: Requirement[], fn: () => 
 export const LUA: Requirement = { command: "lua5.1", pkg: "lua5.1" };
 export const SOCAT: Requirement = { command: "socat", pkg: "socat" };
 export const HEARTBEAT: Requirement = { command: "/usr/libexec/heartbeat/heartbeat", pkg: "heartbeat" };
+export const NFT: Requirement = { command: "nft", pkg: "nftables" };
 export const UNSHARE: Requirement = { command: "unshare", pkg: "util-linux" };
 export const STONITH: Requirement = { command: "stonith", pkg: "cluster-glue" };
 export const IPROUTE: Requirement = { command: "ip", pkg: "iproute2" };

@@ -1,0 +1,196 @@
+// Two real lubdubd processes on real links: a veth pair between two network
+// namespaces (ucast) and a socat pty pair (serial). They must find each other,
+// report every link, survive the loss of one medium, declare a killed peer
+// dead after deadtime, and recognise it by its new generation when it returns.
+
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { AgentProc, sleep, writeHaDir } from "./support/agent-proc.js";
+import { NetnsLab } from "./support/netns.js";
+import { PtyPair } from "./support/pty.js";
+import { NFT, SOCAT, testWhere } from "./support/require.js";
+
+const t = suite("lubdubd cluster");
+
+const KEEPALIVE_MS = 500;
+const DEADTIME_MS = 4000;
+/** Generous slack for a loaded CI machine, where time is the behaviour. */
+const SLACK_MS = 3000;
+
+function hacf(media: string[]): string {
+  return ["keepalive 500ms", "warntime 2", "deadtime 4", "initdead 8", "udpport 694", "baud 19200", ...media, "node alpha bravo", "auto_failback on"].join("\n");
+}
+const AUTHKEYS = "auth 3\n3 sha1 correct horse battery staple\n";
+
+function generationFile(a: AgentProc): number {
+  return Number(readFileSync(join(a.stateDir, "generation"), "utf8").trim());
+}
+
+testWhere(t, "ucast + serial: membership, cl-status, one medium lost, peer killed and restarted", ["root", "netns", SOCAT], async () => {
+  const base = mkdtempSync(join(tmpdir(), "lubdub-cluster-"));
+  const lab = NetnsLab.create({ hosts: 2 });
+  let pty = await PtyPair.open({ dir: base, names: ["ttyA", "ttyB"] });
+  const alpha = new AgentProc("alpha", join(base, "alpha"), lab, 1);
+  const bravo = new AgentProc("bravo", join(base, "bravo"), lab, 2);
+  try {
+    writeHaDir(alpha.configDir, { hacf: hacf([`serial ${pty.a}`, `ucast lub0 ${lab.host(2).address}`]), authkeys: AUTHKEYS });
+    writeHaDir(bravo.configDir, { hacf: hacf([`serial ${pty.b}`, `ucast lub0 ${lab.host(1).address}`]), authkeys: AUTHKEYS });
+    alpha.start();
+    bravo.start();
+    await alpha.event("node.status", { node: "bravo", status: "active" });
+    await bravo.event("node.status", { node: "alpha", status: "active" });
+    await alpha.event("link.up", { node: "bravo", link: "lub0" });
+    await alpha.event("link.up", { node: "bravo", link: pty.a }, 15000);
+
+    // cl_status's answers, format and exit codes.
+    assert.equal(alpha.cli(["cl-status", "hbstatus"]), { code: 0, out: "Heartbeat is running on this machine.\n" });
+    assert.equal(alpha.cli(["cl-status", "nodestatus", "bravo"]), { code: 0, out: "active\n" });
+    assert.equal(alpha.cli(["cl-status", "listnodes"]).out.split("\n").filter(Boolean).sort(), ["alpha", "bravo"]);
+    const links = alpha.cli(["cl-status", "listhblinks", "bravo"]);
+    assert.is(links.code, 0);
+    assert.ok(links.out.includes("lub0") && links.out.includes(pty.a), links.out);
+    assert.equal(alpha.cli(["cl-status", "hblinkstatus", "bravo", "lub0"]), { code: 0, out: "up\n" });
+    assert.not.equal(alpha.cli(["cl-status", "nodestatus", "charlie"]).code, 0);
+    const st = alpha.status();
+    assert.is(st.membership.peers[0].status, "active");
+    assert.ok(st.media.every((m: { sent: number }) => m.sent > 0));
+
+    // Cut the network cable: the UDP link dies, the node stays alive over serial.
+    let mark = alpha.records.length;
+    lab.linkDown(2);
+    await alpha.event("link.dead", { node: "bravo", link: "lub0" }, DEADTIME_MS + SLACK_MS, mark);
+    await sleep(DEADTIME_MS + 1000);
+    assert.is(alpha.records.slice(mark).find((r) => r.event === "node.dead"), undefined, "bravo must stay alive over serial");
+    assert.equal(alpha.cli(["cl-status", "hblinkstatus", "bravo", "lub0"]), { code: 1, out: "dead\n" }); // cl_status exits 1 for anything but up
+    assert.equal(alpha.cli(["cl-status", "nodestatus", "bravo"]).out, "active\n");
+    mark = alpha.records.length;
+    lab.linkUp(2);
+    await alpha.event("link.up", { node: "bravo", link: "lub0" }, 10000, mark);
+
+    // Pull the serial cable (socat gone): UDP carries on; a new cable on the same path is picked up.
+    mark = alpha.records.length;
+    await pty.close(false);
+    await alpha.event("link.dead", { node: "bravo", link: pty.a }, DEADTIME_MS + SLACK_MS, mark);
+    assert.is(alpha.records.slice(mark).find((r) => r.event === "node.dead"), undefined);
+    mark = alpha.records.length;
+    pty = await PtyPair.open({ dir: base, names: ["ttyA", "ttyB"] });
+    await alpha.event("link.up", { node: "bravo", link: pty.a }, 20000, mark);
+
+    // Kill bravo outright: declared dead after deadtime, not before.
+    const oldGeneration = generationFile(bravo);
+    mark = alpha.records.length;
+    const killedAt = Date.now();
+    await bravo.kill9();
+    const dead = await alpha.event("node.dead", { node: "bravo" }, DEADTIME_MS + SLACK_MS, mark);
+    const after = Date.now() - killedAt;
+    assert.ok(after >= DEADTIME_MS - KEEPALIVE_MS - 100, `declared dead after only ${after} ms`);
+    assert.ok(dead.level >= 40);
+    assert.equal(alpha.cli(["cl-status", "nodestatus", "bravo"]).out, "dead\n");
+
+    // Bring it back: a new generation, persisted, recognised as a restart.
+    mark = alpha.records.length;
+    bravo.start();
+    const restart = await alpha.event("node.restart", { node: "bravo" }, 15000, mark);
+    assert.is(generationFile(bravo), oldGeneration + 1);
+    assert.is(restart.generation, oldGeneration + 1);
+    await alpha.event("node.status", { node: "bravo", status: "active" }, 15000, mark);
+
+    // A clean stop exits 0 and removes the control socket.
+    assert.is(await bravo.stop(), 0);
+    assert.is(await alpha.stop(), 0);
+    assert.equal(alpha.cli(["cl-status", "hbstatus"]), { code: 1, out: "Heartbeat is stopped on this machine.\n" });
+  } finally {
+    await alpha.kill9();
+    await bravo.kill9();
+    await pty.close(false);
+    lab.cleanup();
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+testWhere(t, "serial only: two agents over a pty pair, no network at all", [SOCAT], async () => {
+  const base = mkdtempSync(join(tmpdir(), "lubdub-serial-"));
+  const pty = await PtyPair.open({ dir: base, names: ["ttyA", "ttyB"] });
+  const alpha = new AgentProc("alpha", join(base, "alpha"), null, 1);
+  const bravo = new AgentProc("bravo", join(base, "bravo"), null, 2);
+  try {
+    writeHaDir(alpha.configDir, { hacf: hacf([`serial ${pty.a}`]), authkeys: "auth 1\n1 md5 serial-key\n" });
+    writeHaDir(bravo.configDir, { hacf: hacf([`serial ${pty.b}`]), authkeys: "auth 1\n1 md5 serial-key\n" });
+    alpha.start();
+    bravo.start();
+    await alpha.event("node.status", { node: "bravo", status: "active" });
+    await bravo.event("node.status", { node: "alpha", status: "active" });
+    assert.equal(bravo.cli(["cl-status", "listhblinks", "alpha"]).out.trim(), pty.b);
+    assert.equal(bravo.cli(["cl-status", "hblinkstatus", "alpha", pty.b]).out, "up\n");
+    // Keep running a few deadtimes: nobody is declared dead on a quiet serial line.
+    await sleep(2 * DEADTIME_MS);
+    assert.is(alpha.records.find((r) => r.event === "node.dead"), undefined);
+    assert.is(await alpha.stop(), 0);
+    assert.is(await bravo.stop(), 0);
+  } finally {
+    await alpha.kill9();
+    await bravo.kill9();
+    await pty.close();
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Drops `percent` of the UDP packets a host sends, at random. nftables'
+ * numgen does it without the netem qdisc, which not every kernel has.
+ */
+function randomLoss(lab: NetnsLab, host: number, percent: number): void {
+  lab.execSync(host, ["nft", "add", "table", "inet", "lubdub_loss"]);
+  lab.execSync(host, ["nft", "add", "chain", "inet", "lubdub_loss", "out", "{ type filter hook output priority 0 ; }"]);
+  lab.execSync(host, ["nft", "add", "rule", "inet", "lubdub_loss", "out", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", String(percent), "counter", "drop"]);
+}
+
+function clearLoss(lab: NetnsLab, host: number): string {
+  const rules = lab.execSync(host, ["nft", "list", "table", "inet", "lubdub_loss"]);
+  lab.execSync(host, ["nft", "delete", "table", "inet", "lubdub_loss"]);
+  return rules;
+}
+
+testWhere(t, "30% packet loss both ways: no false death, gaps retransmitted", ["root", "netns", NFT], async () => {
+  const base = mkdtempSync(join(tmpdir(), "lubdub-loss-"));
+  const lab = NetnsLab.create({ hosts: 2 });
+  const alpha = new AgentProc("alpha", join(base, "alpha"), lab, 1);
+  const bravo = new AgentProc("bravo", join(base, "bravo"), lab, 2);
+  try {
+    // deadtime 6 s = 12 keepalives: 0.3^12 makes a false death practically impossible.
+    const cfg = (peer: string) => ["keepalive 500ms", "warntime 3", "deadtime 6", "initdead 12", `ucast lub0 ${peer}`, "node alpha bravo", "auto_failback on"].join("\n");
+    writeHaDir(alpha.configDir, { hacf: cfg(lab.host(2).address), authkeys: AUTHKEYS });
+    writeHaDir(bravo.configDir, { hacf: cfg(lab.host(1).address), authkeys: AUTHKEYS });
+    alpha.start();
+    bravo.start();
+    await alpha.event("node.status", { node: "bravo", status: "active" });
+    await bravo.event("node.status", { node: "alpha", status: "active" });
+    randomLoss(lab, 1, 30);
+    randomLoss(lab, 2, 30);
+    await sleep(20000);
+    for (const a of [alpha, bravo]) {
+      assert.is(a.records.find((r) => r.event === "node.dead"), undefined, `${a.node} declared its peer dead under loss`);
+      const s = a.status();
+      assert.is(s.membership.peers[0].status, "active");
+      assert.ok((s.membership.counters["rexmit.requested"] ?? 0) > 0, `${a.node} asked for retransmissions`);
+    }
+    assert.ok((alpha.status().membership.counters["rexmit.sent"] ?? 0) + (bravo.status().membership.counters["rexmit.sent"] ?? 0) > 0);
+    // With the loss gone, every gap closes.
+    for (const h of [1, 2]) {
+      const dropped = /counter packets (\d+)/.exec(clearLoss(lab, h));
+      assert.ok(dropped && Number(dropped[1]) > 0, `host ${h} dropped nothing`);
+    }
+    await sleep(3000);
+    for (const a of [alpha, bravo]) assert.is(a.status().membership.peers[0].missing, 0, `${a.node} still misses messages`);
+  } finally {
+    await alpha.kill9();
+    await bravo.kill9();
+    lab.cleanup();
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+t.run();
