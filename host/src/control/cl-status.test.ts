@@ -10,7 +10,7 @@ function agent(peerStatus: "active" | "dead", linkUp: boolean): AgentStatus {
     version: "0.1.0", pid: 1, uptimeMs: 10000, keepaliveMs: 1000, deadtimeMs: 30000,
     membership: {
       node: "alpha", status: "active", generation: 7, seq: 10, commUp: true, counters: {},
-      peers: [{ name: "bravo", status: peerStatus, heard: true, generation: 3, lastStatusAt: 9000, dt: 30000, missing: 0, links: [{ link: "eth0", up: linkUp, lastAt: 9000 }] }],
+      peers: [{ name: "bravo", status: peerStatus, heard: true, generation: 3, lastStatusAt: 9000, dt: 30000, missing: 0, delivery: { first: 1, delivered: 9, skipped: 0, next: 10 }, links: [{ link: "eth0", up: linkUp, lastAt: 9000 }] }],
     },
     media: [{ kind: "ucast", link: "eth0", sent: 1, sendErrors: 0, received: 1, droppedBytes: 0, droppedFrames: 0 }],
   };

@@ -66,6 +66,8 @@ export interface PeerSnapshot {
   dt: number;
   links: LinkSnapshot[];
   missing: number;
+  /** Sequenced messages of its current process handed on in order: first seq, count, count given up as lost. */
+  delivery: { first: number | null; delivered: number; skipped: number; next: number | null };
 }
 
 export interface MembershipSnapshot {
@@ -177,6 +179,7 @@ export class Membership {
         name: p.name, status: p.status, heard: p.heard, generation: p.generation, lastStatusAt: p.lastStatusAt, dt: p.dt,
         links: [...p.links.entries()].map(([link, l]) => ({ link, up: l.up, lastAt: l.lastAt })),
         missing: p.window.missingCount(),
+        delivery: { ...p.delivery, next: p.nextDeliver },
       })),
       counters: { ...this.counters },
     };
@@ -397,9 +400,12 @@ export class Membership {
       if (m) {
         peer.held.delete(next);
         this.out.push({ kind: "deliver", from: peer.name, message: m });
+        if (peer.delivery.first === null) peer.delivery.first = next;
+        peer.delivery.delivered++;
         peer.nextDeliver = next + 1;
       } else if (peer.window.last !== null && next <= peer.window.last && !peer.window.isMissing(next)) {
         peer.nextDeliver = next + 1; // given up on (NAK'd or skipped): do not wait for it
+        peer.delivery.skipped++;
       } else {
         return;
       }

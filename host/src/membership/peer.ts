@@ -36,6 +36,8 @@ export class Peer {
   readonly held = new Map<number, TypedMessage>();
   /** Next sequence number to deliver in order, or null before the first. */
   nextDeliver: number | null = null;
+  /** In-order delivery accounting for the peer's current process: first seq delivered, how many delivered, how many given up. */
+  delivery = { first: null as number | null, delivered: 0, skipped: 0 };
   readonly links = new Map<string, LinkState>();
 
   constructor(
@@ -55,6 +57,7 @@ export class Peer {
     this.rexmitDue.clear();
     this.held.clear();
     this.nextDeliver = null;
+    this.delivery = { first: null, delivered: 0, skipped: 0 };
     this.ackedByPeer = 0;
   }
 
