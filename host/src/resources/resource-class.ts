@@ -1,0 +1,48 @@
+// A resource class, as haresources names them: built-ins (IPaddr, IPaddr2),
+// Heartbeat resource.d scripts, LSB init scripts and OCF agents. Each class is
+// one file implementing this interface; the group runner never knows which
+// kind it drives.
+
+/** What one action (start, stop, status) came to. */
+export interface ActionResult {
+  /** For status: the resource is running. For start/stop: the action succeeded. */
+  ok: boolean;
+  /** Exit code of the script, or null when it was killed (timeout) or none ran (built-ins may leave it null). */
+  exitCode: number | null;
+  timedOut: boolean;
+  /** stdout+stderr of the script (bounded), for logs when it fails. */
+  output: string;
+}
+
+export type Action = "start" | "stop" | "status";
+
+export interface ActionContext {
+  /** Every action has a timeout; past it the script's whole process group is killed. */
+  timeoutMs: number;
+  /** Extra environment (HA_* variables Heartbeat sets for scripts). */
+  env: Record<string, string>;
+  /** Cancels a running action (agent shutdown). */
+  signal?: AbortSignal;
+}
+
+/** One resource of a group, resolved: its class, name and arguments as haresources gave them. */
+export interface ResourceSpec {
+  /** As written in haresources, e.g. "IPaddr::192.0.2.10/24/eth0" or "ocf:heartbeat:Dummy::state=/run/d". */
+  raw: string;
+  /** Class name: "IPaddr", "IPaddr2", "heartbeat" (resource.d), "lsb" (init.d), "ocf". */
+  className: string;
+  /** Resource name: script or agent name ("apache", "Dummy", "IPaddr2"). */
+  name: string;
+  /** Positional arguments (`::`-separated) for IPaddr/IPaddr2/resource.d scripts. */
+  args: string[];
+  /** OCF parameters (name=value after ::) for ocf: resources. */
+  params: Record<string, string>;
+  /** Path of the script or agent that will run, when there is one. */
+  path: string | null;
+}
+
+export interface ResourceClass {
+  /** The className it handles. */
+  readonly name: string;
+  run(spec: ResourceSpec, action: Action, ctx: ActionContext): Promise<ActionResult>;
+}
