@@ -1,0 +1,87 @@
+// lubdubd refuses to start on a bad /etc/ha.d and says where the problem is;
+// lubdub check gives the same verdict and exit codes.
+
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { LUBDUB, LUBDUBD, writeHaDir } from "./support/agent-proc.js";
+
+const t = suite("lubdubd configuration");
+const dir = mkdtempSync(join(tmpdir(), "lubdub-cfg-"));
+const GOOD = "keepalive 1\ndeadtime 10\nucast eth0 192.0.2.2\nnode alpha bravo\nauto_failback on\n";
+
+function daemon(configDir: string) {
+  return spawnSync(process.execPath, [LUBDUBD, "--config-dir", configDir, "--state-dir", join(dir, "state"), "--run-dir", join(dir, "run"), "--node-name", "alpha"], { encoding: "utf8", timeout: 10000 });
+}
+function check(configDir: string) {
+  return spawnSync(process.execPath, [LUBDUB, "check", "--config-dir", configDir, "--node-name", "alpha"], { encoding: "utf8", timeout: 10000 });
+}
+
+const BAD: Array<[string, string, RegExp]> = [
+  ["unknown directive", `${GOOD}frobnicate on\n`, /ha\.cf:6: error: unknown directive 'frobnicate'/],
+  ["initdead below deadtime", `initdead 5\n${GOOD}`, /ha\.cf:1: error: initdead \(5 s\) is smaller than deadtime \(10 s\)/],
+  ["this node not listed", GOOD.replace("node alpha bravo", "node bravo charlie"), /ha\.cf:4: error: this node 'alpha' is not in the node list/],
+  ["bad baud", `baud 4800\n${GOOD}`, /ha\.cf:1: error: baud: invalid baud rate '4800'/],
+  ["stonith refused by name", `${GOOD}stonith_host * baytech 192.0.2.9 admin pw\n`, /ha\.cf:6: error: stonith_host: not supported by lubdub/],
+];
+
+for (const [name, hacf, re] of BAD) {
+  t(`refused: ${name}`, () => {
+    const d = join(dir, name.replace(/\W+/g, "-"));
+    writeHaDir(d, { hacf, authkeys: "auth 1\n1 crc\n" });
+    const r = daemon(d);
+    assert.is(r.status, 65, r.stderr);
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, "not started");
+    const c = check(d);
+    assert.is(c.status, 65);
+    assert.match(c.stdout, re);
+  });
+}
+
+t("authkeys readable by others is refused with that reason", () => {
+  const d = join(dir, "authkeys-0644");
+  writeHaDir(d, { hacf: GOOD, authkeys: "auth 1\n1 sha1 key\n" });
+  chmodSync(join(d, "authkeys"), 0o644);
+  const r = daemon(d);
+  assert.is(r.status, 65);
+  assert.match(r.stderr, /authkeys: error: mode 0644 .*chmod 600/);
+});
+
+t("a bad authkeys line names its line", () => {
+  const d = join(dir, "authkeys-bad");
+  writeHaDir(d, { hacf: GOOD, authkeys: "auth 1\n1 sha1 key\n2 rot13 key\n" });
+  const r = check(d);
+  assert.is(r.status, 65);
+  assert.match(r.stdout, /authkeys:3: error:/);
+});
+
+t("missing config dir: exit 66 from check, 65 from the daemon, naming the file", () => {
+  const r = check(join(dir, "nope"));
+  assert.is(r.status, 66);
+  assert.match(r.stdout, /nope\/ha\.cf: error: cannot read: file not found/);
+  assert.is(daemon(join(dir, "nope")).status, 65);
+});
+
+t("bad command-line arguments exit 64", () => {
+  const r = spawnSync(process.execPath, [LUBDUBD, "--bogus"], { encoding: "utf8" });
+  assert.is(r.status, 64);
+  assert.match(r.stderr, "unknown option");
+});
+
+t("a good config passes check and describes itself", () => {
+  const d = join(dir, "good");
+  writeHaDir(d, { hacf: GOOD, authkeys: "auth 1\n1 md5 key\n" });
+  writeFileSync(join(d, "haresources"), "");
+  const c = check(d);
+  assert.is(c.status, 0, c.stdout);
+  assert.match(c.stdout, "nodes: alpha, bravo");
+  assert.match(c.stdout, "medium: ucast eth0 → 192.0.2.2:694");
+  assert.match(c.stdout, "signing with key 1 (md5)");
+});
+
+t.after(() => rmSync(dir, { recursive: true, force: true }));
+t.run();
