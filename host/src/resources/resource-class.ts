@@ -12,6 +12,12 @@ export interface ActionResult {
   timedOut: boolean;
   /** stdout+stderr of the script (bounded), for logs when it fails. */
   output: string;
+  /**
+   * For status: what the answer means, when the class can tell. "failed" is a
+   * status that is neither running nor cleanly stopped (an OCF or LSB error
+   * code, a timeout); `ok` is false for it, as for "stopped".
+   */
+  state?: "running" | "stopped" | "failed";
 }
 
 export type Action = "start" | "stop" | "status";
@@ -39,6 +45,10 @@ export interface ResourceSpec {
   params: Record<string, string>;
   /** Path of the script or agent that will run, when there is one. */
   path: string | null;
+  /** OCF provider (ocf:PROVIDER:AGENT) for ocf: resources. */
+  provider?: string;
+  /** OCF_RESOURCE_INSTANCE for ocf: resources (stable for the same haresources entry). */
+  instance?: string;
 }
 
 export interface ResourceClass {
