@@ -78,3 +78,7 @@ export const STONITH: Requirement = { command: "stonith", pkg: "cluster-glue" };
 export const IPROUTE: Requirement = { command: "ip", pkg: "iproute2" };
 /** Network namespace labs (support/netns.ts): root, iproute2 and namespaces that can be made. */
 export const NETNS_LAB: Requirement[] = ["root", IPROUTE, "netns"];
+/** resource-agents' Dummy OCF agent (real OCF runs in resources.test). */
+export const OCF_DUMMY: Requirement = { path: "/usr/lib/ocf/resource.d/heartbeat/Dummy", what: "resource-agents' Dummy OCF agent" };
+/** Heartbeat's stock Delay resource script (an OCF wrapper through hto-mapfuncs). */
+export const HB_DELAY: Requirement = { path: "/etc/ha.d/resource.d/Delay", what: "heartbeat's resource.d/Delay script" };
