@@ -115,6 +115,7 @@ export class Agent {
           break;
         case "peer-status":
         case "link-status":
+        case "local-active":
           break; // logged through their events; resources will act on them
       }
     }

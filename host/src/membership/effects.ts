@@ -47,7 +47,9 @@ export type Effect =
   /** A peer's status changed (including to "dead", which only this node decides). */
   | { kind: "peer-status"; node: string; status: PeerStatus; previous: PeerStatus }
   /** A link (medium) to a peer went up or dead. */
-  | { kind: "link-status"; node: string; link: string; up: boolean };
+  | { kind: "link-status"; node: string; link: string; up: boolean }
+  /** This node's communication is up and it went active: resource negotiation may begin. */
+  | { kind: "local-active" };
 
 /** What cl_status nodestatus reports: the peer's own word, or dead. */
 export type PeerStatus = "init" | "up" | "active" | "dead";

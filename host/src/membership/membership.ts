@@ -231,6 +231,7 @@ export class Membership {
     if (this.status === "active") return;
     this.status = "active";
     this.sendStatus(now);
+    this.out.push({ kind: "local-active" });
   }
 
   // ---- receiving ----------------------------------------------------------

@@ -1,0 +1,169 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import type { AutoFailback } from "./failover.js";
+import { FailoverPair } from "./testing/pair.js";
+
+const t = suite("failover");
+const GROUPS = [
+  { key: "192.0.2.10", owner: "alpha" },
+  { key: "192.0.2.20", owner: "bravo" },
+];
+const A = ["192.0.2.10"];
+const B = ["192.0.2.20"];
+const ALL = ["192.0.2.10", "192.0.2.20"];
+
+function pair(mode: AutoFailback, extra: Partial<ConstructorParameters<typeof FailoverPair>[0]> = {}) {
+  return new FailoverPair({ mode, groups: GROUPS, ...extra });
+}
+
+function noOverlap(p: FailoverPair): void {
+  assert.equal(p.violations, [], p.log.slice(-30).join("\n"));
+}
+
+for (const mode of ["on", "off", "legacy"] as const) {
+  t(`${mode}: both start together → each runs its own groups`, () => {
+    const p = pair(mode);
+    p.boot("alpha");
+    p.boot("bravo");
+    p.runFor(30000);
+    assert.equal(p.holdings(), { alpha: A, bravo: B }, p.log.join("\n"));
+    noOverlap(p);
+  });
+
+  t(`${mode}: a lone node takes everything; the peer dies → the survivor takes its groups after fencing`, () => {
+    const p = pair(mode);
+    p.boot("alpha");
+    p.runFor(1000);
+    assert.equal(p.holdings(), { alpha: ALL, bravo: [] });
+    p.boot("bravo");
+    p.runFor(30000);
+    p.crash(mode === "legacy" ? "alpha" : "bravo");
+    p.runFor(5000);
+    const survivor = mode === "legacy" ? "alpha" : "bravo";
+    assert.equal(p.holdings()[survivor === "alpha" ? "bravo" : "alpha"], ALL, p.log.join("\n"));
+    noOverlap(p);
+  });
+
+  t(`${mode}: SIGTERM releases everything first, then the peer takes over at once`, () => {
+    const p = pair(mode);
+    p.boot("alpha");
+    p.boot("bravo");
+    p.runFor(30000);
+    p.shutdown("alpha");
+    p.runFor(500); // far less than any deadtime
+    assert.equal(p.holdings(), { alpha: [], bravo: ALL }, p.log.join("\n"));
+    noOverlap(p);
+  });
+}
+
+t("auto_failback on: the returning primary gets its group back; off: it stays; legacy: it always moves", () => {
+  for (const [mode, back] of [["on", true], ["off", false], ["legacy", true]] as const) {
+    const p = pair(mode);
+    p.boot("bravo");
+    p.runFor(1000);
+    assert.equal(p.holdings().bravo, ALL);
+    p.boot("alpha");
+    p.runFor(30000);
+    assert.equal(p.holdings(), back ? { alpha: A, bravo: B } : { alpha: [], bravo: ALL }, `${mode}\n${p.log.join("\n")}`);
+    noOverlap(p);
+  }
+});
+
+t("standby and takeover move groups both ways through the three-phase protocol", () => {
+  const p = pair("off");
+  p.boot("alpha");
+  p.boot("bravo");
+  p.runFor(30000);
+  p.standby("alpha", "all");
+  p.runFor(2000);
+  assert.equal(p.holdings(), { alpha: [], bravo: ALL }, p.log.join("\n"));
+  p.takeover("alpha", "local");
+  p.runFor(2000);
+  assert.equal(p.holdings(), { alpha: A, bravo: B }, p.log.join("\n"));
+  p.takeover("alpha", "all");
+  p.runFor(2000);
+  assert.equal(p.holdings(), { alpha: ALL, bravo: [] }, p.log.join("\n"));
+  p.standby("alpha", "foreign");
+  p.runFor(2000);
+  assert.equal(p.holdings(), { alpha: A, bravo: B });
+  const phases = p.sent.filter((s) => s.body.t === "ask_resources").map((s) => `${s.from}:${(s.body as { phase: string }).phase}`);
+  assert.ok(phases.includes("alpha:me") && phases.includes("bravo:other") && phases.includes("alpha:done") && phases.includes("bravo:done"), phases.join(" "));
+  noOverlap(p);
+});
+
+t("standby in legacy mode is refused with a reason; standby with a dead peer is ignored", () => {
+  const p = pair("legacy");
+  p.boot("alpha");
+  p.boot("bravo");
+  p.runFor(30000);
+  p.standby("alpha", "all");
+  p.runFor(2000);
+  assert.equal(p.holdings(), { alpha: A, bravo: B });
+  assert.ok(p.log.some((l) => l.includes("standby.ignored")));
+});
+
+t("a failed fence means no takeover; a failed start leaves the group released", () => {
+  let p = pair("on", { fenceResult: "bad" });
+  p.boot("alpha");
+  p.boot("bravo");
+  p.runFor(30000);
+  p.crash("alpha");
+  p.runFor(5000);
+  assert.equal(p.holdings().bravo, B, "bravo must not take alpha's group unfenced");
+  assert.ok(p.log.some((l) => l.includes("fence.failed")));
+  p = pair("on", { failStart: { node: "alpha", key: "192.0.2.10" } });
+  p.boot("alpha");
+  p.runFor(2000);
+  assert.ok(p.log.some((l) => l.includes("rsc.action-failed")));
+  assert.equal(p.cores.get("alpha")!.snapshot().groups.find((g) => g.key === "192.0.2.10")!.holder, null);
+});
+
+t("seeded random storms of boots, crashes, shutdowns, standbys and takeovers never run a group twice", () => {
+  const seed = Number(process.env.LUBDUB_SEED) || 20261125;
+  let s = seed >>> 0;
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = s;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  let runs = 0;
+  for (let run = 0; run < 300; run++) {
+    const mode = (["on", "off", "legacy"] as const)[run % 3]!;
+    const p = pair(mode, { latencyMs: 1 + Math.floor(rnd() * 20), actionMs: 1 + Math.floor(rnd() * 300) });
+    p.boot("alpha");
+    p.runFor(Math.floor(rnd() * 3000));
+    p.boot("bravo");
+    for (let step = 0; step < 30; step++) {
+      p.runFor(Math.floor(rnd() * 4000));
+      const n = rnd() < 0.5 ? "alpha" : "bravo";
+      const r = rnd();
+      if (!p.up.get(n)) {
+        if (r < 0.6) p.boot(n);
+        continue;
+      }
+      if (r < 0.15) p.crash(n, 500 + Math.floor(rnd() * 3000));
+      else if (r < 0.3) p.shutdown(n);
+      else if (r < 0.5) p.standby(n, (["all", "local", "foreign"] as const)[Math.floor(rnd() * 3)]!);
+      else if (r < 0.7) p.takeover(n, (["all", "local", "foreign"] as const)[Math.floor(rnd() * 3)]!);
+    }
+    p.runFor(60000);
+    runs++;
+    if (p.violations.length > 0) {
+      // The log around the first violation: enough to see which messages crossed.
+      const at = Number(p.violations[0]!.split(" ")[0]);
+      const near = p.log.filter((l) => Math.abs(Number(l.split(" ")[0]) - at) < 3000);
+      assert.unreachable(`seed ${seed} run ${run} (${mode}): ${p.violations[0]}\n${near.join("\n")}`);
+    }
+    // Whoever is up at the end holds every group between them (nothing left orphaned).
+    const up = ["alpha", "bravo"].filter((n) => p.up.get(n));
+    if (up.length > 0) {
+      const held = new Set(up.flatMap((n) => [...p.running.get(n)!]));
+      assert.is(held.size, 2, `seed ${seed} run ${run} (${mode}): groups orphaned: ${JSON.stringify(p.holdings())} up=${up}\n${p.log.slice(-40).join("\n")}`);
+    }
+  }
+  console.log(`  ${runs} random runs, seed ${seed} (LUBDUB_SEED to repeat)`);
+});
+
+t.run();
