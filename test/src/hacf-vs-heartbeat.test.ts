@@ -77,6 +77,7 @@ testWhere(t, "every case gets the same verdict from both", ["root", HEARTBEAT, U
         const cdir = mkdtempSync(join(dir, "c-"));
         writeFileSync(join(cdir, "ha.cf"), c.hacf + "\n");
         writeFileSync(join(cdir, "authkeys"), "auth 1\n1 crc\n");
+        writeFileSync(join(cdir, "haresources"), "");
         chmodSync(join(cdir, "authkeys"), c.authkeysMode ?? 0o600);
         const ours = spawnSync(process.execPath, [LUBDUB, "check", "--config-dir", cdir, "--node-name", "alpha"], { encoding: "utf8" });
         const lubdubStarts = ours.status === 0;

@@ -9,8 +9,12 @@ import type { Effect } from "../membership/effects.js";
 import { Membership, type MembershipConfig } from "../membership/membership.js";
 import type { Medium } from "../media/medium.js";
 import { controlSocketPath, serveControl } from "../control/socket.js";
-import type { AgentStatus, ControlResponse } from "../control/status.js";
+import type { AgentStatus, ControlRequest, ControlResponse } from "../control/status.js";
 import { type AgentLogger, logEffect, logEvent } from "./log.js";
+import { EV } from "../membership/effects.js";
+import type { AutoFailback, GroupInfo } from "../failover/failover.js";
+import type { GroupActions } from "../failover/group-actions.js";
+import { NO_FENCING, ResourceShell, type FenceHook } from "./resources.js";
 import { nextGeneration, nodeUuid } from "./state-dir.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -34,6 +38,8 @@ export interface AgentOptions {
   log: AgentLogger;
   /** Extra sequenced messages' consumer (resources, later). */
   onDeliver?: (e: Extract<Effect, { kind: "deliver" }>) => void;
+  /** haresources groups and how to run them; without it the agent only does membership. */
+  resources?: { groups: GroupInfo[]; mode: AutoFailback; actions: GroupActions; fence?: FenceHook; shutdownLimitMs: number };
 }
 
 function readLoadavg(): string {
@@ -51,6 +57,7 @@ export class Agent {
   private control: Server | null = null;
   private readonly started = performance.now();
   private stopping = false;
+  private shell: ResourceShell | null = null;
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -67,6 +74,16 @@ export class Agent {
       maxRexmitDelayMs: o.maxRexmitDelayMs, generation, keys: o.keys, ttl: 1 + o.nodes.length,
     };
     this.core = new Membership(config, { random: Math.random, wallSeconds: () => Math.floor(Date.now() / 1000), loadavg: readLoadavg });
+    if (o.resources && o.nodes.length === 2) {
+      const peer = o.nodes.find((n) => n !== o.node)!;
+      this.shell = new ResourceShell({
+        config: { node: o.node, peer, groups: o.resources.groups, mode: o.resources.mode },
+        actions: o.resources.actions, fence: o.resources.fence ?? NO_FENCING, log: o.log,
+        send: (body) => this.send(body), now: () => this.now(), reschedule: () => this.stopping || this.schedule(),
+      });
+      // Nothing of ours may still run from an earlier life when we join.
+      await this.shell.cleanSlate();
+    }
     for (const m of o.media) {
       try {
         await m.open(
@@ -79,7 +96,7 @@ export class Agent {
         logEvent(o.log, "error", "medium.open-failed", `${m.kind} ${m.linkName}: ${(e as Error).message}`, { link: m.linkName });
       }
     }
-    this.control = await serveControl(controlSocketPath(o.runDir), () => this.statusResponse(), (e) => logEvent(o.log, "warn", "control.error", e.message));
+    this.control = await serveControl(controlSocketPath(o.runDir), (req) => this.handleControl(req), (e) => logEvent(o.log, "warn", "control.error", e.message));
     this.apply(this.core.start(this.now()));
     this.schedule();
   }
@@ -94,10 +111,20 @@ export class Agent {
       version: AGENT_VERSION, pid: process.pid, uptimeMs: Math.round(this.now()), keepaliveMs: this.o.keepaliveMs, deadtimeMs: this.o.deadtimeMs,
       membership: this.core.snapshot(),
       media: this.o.media.map((m) => ({ kind: m.kind, link: m.linkName, ...m.stats })),
+      ...(this.shell ? { resources: this.shell.snapshot() } : {}),
     };
   }
 
-  private statusResponse(): ControlResponse {
+  private handleControl(req: ControlRequest): ControlResponse {
+    if (req.cmd === "status") return { ok: true, status: this.status() };
+    if (!this.shell) return { ok: false, error: "no resource groups are managed here (haresources empty, or not a two-node cluster)" };
+    if (req.cmd === "standby") {
+      logEvent(this.o.log, "info", "control.standby", `operator asked for standby ${req.set}`, { set: req.set });
+      this.shell.standby(req.set);
+    } else {
+      logEvent(this.o.log, "info", "control.takeover", `operator asked for takeover ${req.set}`, { set: req.set });
+      this.shell.takeover(req.set);
+    }
     return { ok: true, status: this.status() };
   }
 
@@ -109,13 +136,19 @@ export class Agent {
           break;
         case "event":
           logEffect(this.o.log, e);
+          if (e.event === EV.partitionReturn) this.shell?.partitionHealed();
           break;
         case "deliver":
           this.o.onDeliver?.(e);
+          this.shell?.message(e.from, e.message.body);
           break;
         case "peer-status":
-        case "link-status":
+          this.shell?.peerStatus(e.status);
+          break;
         case "local-active":
+          this.shell?.localActive(this.core.snapshot().peers.some((p) => p.heard && p.status !== "dead"));
+          break;
+        case "link-status":
           break; // logged through their events; resources will act on them
       }
     }
@@ -124,14 +157,23 @@ export class Agent {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.core.nextWakeup() - this.now()));
+    const due = Math.min(this.core.nextWakeup(), this.shell?.nextWakeup() ?? Infinity);
+    const wait = Math.max(0, Math.min(MAX_SLEEP_MS, due - this.now()));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.apply(this.core.tick(this.now()));
+      this.shell?.tick();
     }, Math.ceil(wait));
   }
 
   async stop(): Promise<void> {
+    if (this.shell && this.o.resources) {
+      // Release every group first, while heartbeats still flow, and tell the
+      // peer (shutdone) so it takes over at once; give the last messages a
+      // moment to leave (and be retransmitted if lost) before going quiet.
+      await this.shell.shutdown(this.o.resources.shutdownLimitMs);
+      await new Promise((r) => setTimeout(r, Math.min(2 * this.o.keepaliveMs, 2000)));
+    }
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.control?.close();

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerDecode } from "./commands/decode.js";
+import { registerStandby } from "./commands/standby.js";
 import { registerStatus } from "./commands/status.js";
 import { EXIT_USAGE } from "./exit-codes.js";
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerDecode(program);
   registerStatus(program);
+  registerStandby(program);
   return program;
 }
 

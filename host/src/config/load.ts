@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { authkeysModeProblem, parseAuthkeys, type Authkeys, type Diagnostic } from "@lubdub/protocol";
 import { MAX_HACF_BYTES, parseHaCf } from "./hacf.js";
 import type { HaConfig } from "./types.js";
+import { loadHaresources, type ResourceGroup } from "../resources/haresources.js";
 
 export const DEFAULT_CONFIG_DIR = "/etc/ha.d";
 /** authkeys is a few lines; anything bigger is refused unread. */
@@ -17,6 +18,8 @@ export interface LoadedConfig {
   /** Present when ha.cf could be read (even with errors, for `lubdub check`). */
   config: HaConfig | null;
   keys: Authkeys | null;
+  /** haresources groups (empty when the file has errors: it is refused whole). */
+  groups: ResourceGroup[];
   diagnostics: Diagnostic[];
   /** True when there is no error: the agent may start. */
   ok: boolean;
@@ -75,6 +78,12 @@ export function loadConfigDir(configDir: string, node: string): LoadedConfig {
       else diagnostics.push(...r.errors);
     }
   }
+  let groups: ResourceGroup[] = [];
+  if (config) {
+    const hares = loadHaresources({ configDir, nodes: config.nodes });
+    diagnostics.push(...hares.diagnostics);
+    groups = hares.groups;
+  }
   const ok = config !== null && keys !== null && !diagnostics.some((d) => d.severity === "error");
-  return { config, keys, diagnostics, ok };
+  return { config, keys, groups, diagnostics, ok };
 }

@@ -5,7 +5,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
-import type { ControlRequest, ControlResponse } from "./status.js";
+import { parseControlRequest, type ControlRequest, type ControlResponse } from "./status.js";
 
 export const CONTROL_SOCKET_NAME = "lubdubd.sock";
 /** A request line longer than this is refused (the protocol has no big requests). */
@@ -78,8 +78,8 @@ export async function serveControl(path: string, handle: RequestHandler, onError
         buf = buf.slice(nl + 1);
         let response: ControlResponse;
         try {
-          const req = JSON.parse(line) as ControlRequest;
-          response = req && req.cmd === "status" ? handle(req) : { ok: false, error: `unknown request ${JSON.stringify(line.slice(0, 80))}` };
+          const req = parseControlRequest(JSON.parse(line));
+          response = req ? handle(req) : { ok: false, error: `unknown request ${JSON.stringify(line.slice(0, 80))}` };
         } catch {
           response = { ok: false, error: "request is not JSON" };
         }

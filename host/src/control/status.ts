@@ -2,6 +2,7 @@
 // `lubdub status` and for cl_status-compatible answers.
 
 import type { MembershipSnapshot } from "../membership/membership.js";
+import type { FailoverSnapshot } from "../failover/failover.js";
 
 export interface MediumReport {
   kind: string;
@@ -24,8 +25,25 @@ export interface AgentStatus {
   deadtimeMs: number;
   membership: MembershipSnapshot;
   media: MediumReport[];
+  /** Resource groups: who holds each, since when (wall clock, ISO 8601). */
+  resources?: FailoverSnapshot & { sinceWall: Record<string, string> };
 }
 
 /** Requests the control socket understands, one JSON object per line. */
-export type ControlRequest = { cmd: "status" };
+export type ControlRequest =
+  | { cmd: "status" }
+  | { cmd: "standby"; set: "all" | "local" | "foreign" }
+  | { cmd: "takeover"; set: "all" | "local" | "foreign" | "failback" };
+
+const SETS = ["all", "local", "foreign"];
+
+/** Checks a request read from the socket; null when it is not one. */
+export function parseControlRequest(v: unknown): ControlRequest | null {
+  if (typeof v !== "object" || v === null) return null;
+  const r = v as { cmd?: unknown; set?: unknown };
+  if (r.cmd === "status") return { cmd: "status" };
+  if (r.cmd === "standby" && typeof r.set === "string" && SETS.includes(r.set)) return { cmd: "standby", set: r.set as "all" };
+  if (r.cmd === "takeover" && typeof r.set === "string" && (SETS.includes(r.set) || r.set === "failback")) return { cmd: "takeover", set: r.set as "all" };
+  return null;
+}
 export type ControlResponse = { ok: true; status: AgentStatus } | { ok: false; error: string };

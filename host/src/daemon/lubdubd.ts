@@ -10,11 +10,15 @@ import { Agent } from "../agent/agent.js";
 import { createLogger, logEvent } from "../agent/log.js";
 import { logDestination } from "../agent/log-targets.js";
 import { mediaFromConfig } from "./media-from-config.js";
+import { heartbeatScriptEnv } from "../resources/script-env.js";
+import { haresourcesActions } from "../agent/haresources-actions.js";
 import { parseDaemonArgs, type DaemonOptions } from "./options.js";
 
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 65;
 const EXIT_SOFTWARE = 70;
+/** Releasing every group at SIGTERM may take this long before the agent exits anyway. */
+const SHUTDOWN_LIMIT_MS = 180_000;
 
 async function run(o: DaemonOptions): Promise<number> {
   const requested = o.nodeName ?? defaultNodeName();
@@ -25,6 +29,7 @@ async function run(o: DaemonOptions): Promise<number> {
     return EXIT_CONFIG;
   }
   const cfg = loaded.config;
+  const hares = { groups: loaded.groups };
   // The node as ha.cf spells it: peers see this name in every message.
   const node = cfg.nodes.find((n) => n.toLowerCase() === requested.toLowerCase()) ?? requested;
   const targets = { stdout: o.stdoutLog, debug: cfg.debug > 0 } as Parameters<typeof logDestination>[0];
@@ -39,6 +44,14 @@ async function run(o: DaemonOptions): Promise<number> {
   const agent = new Agent({
     node, nodes: cfg.nodes, keepaliveMs: cfg.keepaliveMs, deadtimeMs: cfg.deadtimeMs, warntimeMs: cfg.warntimeMs, initdeadMs: cfg.initdeadMs,
     maxRexmitDelayMs: cfg.maxRexmitDelayMs, keys: loaded.keys, media, stateDir: o.stateDir, runDir: o.runDir, log,
+    resources: {
+      groups: hares.groups.map((g) => ({ key: g.key, owner: cfg.nodes.find((n) => n.toLowerCase() === g.owner.toLowerCase()) ?? g.owner })),
+      mode: cfg.autoFailback,
+      actions: haresourcesActions(hares.groups, {
+        env: heartbeatScriptEnv({ configDir: o.configDir, nodeName: node, logfacility: cfg.logfacility ?? null, logfile: cfg.logfile ?? null, debugfile: cfg.debugfile ?? null, debug: cfg.debug }),
+      }),
+      shutdownLimitMs: SHUTDOWN_LIMIT_MS,
+    },
   });
   logEvent(log, "info", "node.starting", `lubdubd starting as ${node} (${media.length} media, keepalive ${cfg.keepaliveMs} ms, deadtime ${cfg.deadtimeMs} ms)`, { configDir: o.configDir });
   try {

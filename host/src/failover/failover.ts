@@ -137,7 +137,7 @@ export class Failover {
   private readonly ipRequests = new Map<string, number>();
   private nextId = 1;
   /** What each outstanding group action or fence is for. */
-  private readonly pending = new Map<number, (ok: boolean | StonithResult) => void>();
+  private readonly pending = new Map<number, (r: string[] | StonithResult) => void>();
   private out: FailoverEffect[] = [];
   private now = 0;
 
@@ -229,12 +229,13 @@ export class Failover {
     });
   }
 
-  groupsDone(now: number, id: number, ok: boolean): FailoverEffect[] {
+  /** A group action finished; `failed` lists the groups whose action failed (empty: all fine). */
+  groupsDone(now: number, id: number, failed: string[] = []): FailoverEffect[] {
     return this.run(now, () => {
       const k = this.pending.get(id);
       if (!k) return;
       this.pending.delete(id);
-      k(ok);
+      k(failed);
     });
   }
 
@@ -610,23 +611,26 @@ export class Failover {
     const id = this.nextId++;
     for (const k of keys) this.transitions.set(k, op === "start" ? "starting" : "stopping");
     this.event("info", op === "start" ? FEV.acquire : FEV.release, `${op === "start" ? "acquiring" : "releasing"} ${keys.join(", ")} (${reason})`, { keys: keys.join(" "), reason });
-    this.pending.set(id, (ok) => {
+    this.pending.set(id, (r) => {
+      const failed = Array.isArray(r) ? r.filter((k) => keys.includes(k)) : [];
       for (const k of keys) {
         this.transitions.delete(k);
         this.since.set(k, this.now);
         if (op === "stop") this.held.delete(k);
       }
-      if (op === "start" && ok !== true) {
+      const good = keys.filter((k) => !failed.includes(k));
+      if (op === "start" && failed.length > 0) {
         // A failed start leaves its group released (the runner rolled it back).
-        for (const k of keys) this.held.delete(k);
-        this.event("error", FEV.actionFailed, `starting ${keys.join(", ")} failed: released`, { keys: keys.join(" ") });
-      } else if (op === "stop" && ok !== true) {
-        this.event("error", FEV.actionFailed, `stopping ${keys.join(", ")} reported failure`, { keys: keys.join(" ") });
-      } else {
-        this.event("info", op === "start" ? FEV.acquired : FEV.released, `${keys.join(", ")} ${op === "start" ? "running here" : "released"}`, { keys: keys.join(" ") });
+        for (const k of failed) this.held.delete(k);
+        this.event("error", FEV.actionFailed, `starting ${failed.join(", ")} failed: released`, { keys: failed.join(" ") });
+      } else if (op === "stop" && failed.length > 0) {
+        this.event("crit", FEV.actionFailed, `stopping ${failed.join(", ")} failed: it may still run here`, { keys: failed.join(" ") });
+      }
+      if (good.length > 0) {
+        this.event("info", op === "start" ? FEV.acquired : FEV.released, `${good.join(", ")} ${op === "start" ? "running here" : "released"}`, { keys: good.join(" ") });
       }
       then();
-      if (!(op === "start" && ok !== true)) this.reconcile(); // a failed start is not retried in a loop
+      if (!(op === "start" && failed.length > 0)) this.reconcile(); // a failed start is not retried in a loop
     });
     this.out.push({ kind: "groups", id, op, keys, reason });
   }

@@ -23,6 +23,7 @@ export function describeConfig(l: LoadedConfig): string[] {
     `keepalive ${formatInterval(c.keepaliveMs)}, warntime ${formatInterval(c.warntimeMs)}, deadtime ${formatInterval(c.deadtimeMs)}, initdead ${formatInterval(c.initdeadMs)}`,
     `auto_failback ${c.autoFailback}`,
     ...media.map((m) => `medium: ${m}`),
+    ...l.groups.map((g) => `group ${g.key} (owner ${g.owner}): ${g.resources.map((r) => `${r.className === "ocf" ? `ocf:${r.provider ?? "?"}:${r.name}` : r.className === "IPaddr" || r.className === "IPaddr2" ? r.className : `${r.className}:${r.name}`}${r.args.length ? `(${r.args.join(", ")})` : ""}`).join(" → ")}`),
   ];
   if (l.keys) {
     const active = l.keys.entries.get(l.keys.active);

@@ -33,6 +33,14 @@ export function formatStatus(s: AgentStatus): string {
     lines.push(`  ${p.name.padEnd(16)} ${p.status.padEnd(7)} last status ${ago(p.lastStatusAt, s.uptimeMs)}, deadtime ${p.dt} ms${p.missing ? `, ${p.missing} missing` : ""}`);
     for (const l of p.links) lines.push(`    link ${l.link.padEnd(20)} ${l.up ? "up" : "dead"}${l.lastAt !== null ? ` (heard ${ago(l.lastAt, s.uptimeMs)})` : ""}`);
   }
+  if (s.resources) {
+    const r = s.resources;
+    lines.push("", `Resource groups (auto_failback ${r.mode}; negotiation ${r.phase}${r.standby ? `; standby ${r.standby.set} in progress as ${r.standby.role === "R" ? "giver" : "taker"}` : ""}):`);
+    for (const g of r.groups) {
+      const where = g.transition ? `${g.transition} here` : g.holder ? `held by ${g.holder}` : "not running";
+      lines.push(`  ${g.key.padEnd(24)} owner ${g.owner.padEnd(12)} ${where.padEnd(22)} since ${r.sinceWall[g.key] ?? "?"}`);
+    }
+  }
   lines.push("", "Media:");
   for (const md of s.media) {
     lines.push(`  ${md.kind.padEnd(6)} ${md.link.padEnd(20)} sent ${md.sent}, received ${md.received}, send errors ${md.sendErrors}, dropped ${md.droppedFrames} frames / ${md.droppedBytes} bytes${md.note ? ` (${md.note})` : ""}`);

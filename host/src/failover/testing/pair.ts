@@ -132,13 +132,13 @@ export class FailoverPair {
           this.check(`${n} ${e.op} ${e.keys.join(",")}`);
           this.at(this.o.actionMs ?? 50, () =>
             this.ifGen(n, gen, () => {
-              let ok = true;
+              const failed: string[] = [];
               if (e.op === "stop") for (const k of e.keys) run.delete(k);
               if (e.op === "start" && this.o.failStart && this.o.failStart.node === n && e.keys.includes(this.o.failStart.key)) {
-                ok = false;
-                for (const k of e.keys) run.delete(k);
+                failed.push(this.o.failStart.key);
+                run.delete(this.o.failStart.key);
               }
-              this.apply(n, core.groupsDone(this.now, e.id, ok));
+              this.apply(n, core.groupsDone(this.now, e.id, failed));
             }),
           );
           break;
