@@ -84,7 +84,15 @@ const BAD: Array<[string, string, number, RegExp]> = [
   ["autojoin", "autojoin any", 1, /autojoin none/],
   ["stonith_host refused by name", "stonith_host * baytech 192.0.2.9 admin secret", 1, /stonith_host: not supported by lubdub/],
   ["watchdog refused by name", "watchdog /dev/watchdog", 1, /watchdog: not supported/],
-  ["ping refused by name", "ping 192.0.2.254", 1, /ping: not supported/],
+  ["ping without an address", "ping", 1, /ping: needs at least one value/],
+  ["ping to a bad address", "ping 999.1.1.1", 1, /ping: '999\.1\.1\.1' is not an IPv4 address/],
+  ["ping to a host name", "ping gateway.example", 1, /ping: 'gateway\.example' is not an IPv4 address/],
+  ["ping to a multicast group", "ping 192.0.2.1 224.0.0.1", 1, /ping: '224\.0\.0\.1' is not a unicast address/],
+  ["ping6 refused by name", "ping6 2001:db8::1", 1, /ping6: not supported/],
+  ["ping_group without addresses", "ping_group g1", 1, /ping_group: needs a group name and at least one address/],
+  ["ping_group bad name", "ping_group g/1 192.0.2.1", 1, /ping_group: 'g\/1' is not a valid name/],
+  ["ping_group bad address", "ping_group g1 192.0.2.1 192.0.2", 1, /ping_group: '192\.0\.2' is not an IPv4 address/],
+  ["ping_group named like a cluster node", "ping_group bravo 192.0.2.1", 1, /ping node 'bravo' has the name of a cluster node/],
   ["respawn refused by name", "respawn hacluster /usr/lib/heartbeat/ipfail", 1, /respawn: not supported/],
   ["non-ascii", "node alph\u00e9", 1, /non-ASCII/],
 ];
@@ -98,6 +106,44 @@ for (const [name, line, at, re] of BAD) {
     assert.is(hit!.source, "ha.cf");
   });
 }
+
+t("ping and ping_group: one pseudo-node per ping address, one per group", () => {
+  const r = parse(`ping 192.0.2.254 198.51.100.1\nping_group uplinks 203.0.113.1 203.0.113.2\ndeadping 10\n${BASE}`);
+  assert.equal(r.errors, []);
+  assert.equal(r.warnings, []);
+  assert.equal(r.config.pingNodes, [
+    { name: "192.0.2.254", addresses: ["192.0.2.254"], line: 1 },
+    { name: "198.51.100.1", addresses: ["198.51.100.1"], line: 1 },
+    { name: "uplinks", addresses: ["203.0.113.1", "203.0.113.2"], line: 2 },
+  ]);
+  assert.is(r.config.deadpingMs, 10000);
+  assert.equal(parse(BASE).config.pingNodes, []);
+  assert.is(parse(BASE).config.deadpingMs, 30000, "deadping defaults to deadtime");
+});
+
+t("ping: repeats, clashes, loopback, cluster peers and legacy mode", () => {
+  let r = parse(`ping 192.0.2.254\nping 192.0.2.254\n${BASE}`);
+  assert.equal(r.errors, []);
+  assert.ok(r.warnings.some((w) => w.line === 2 && /already declared at line 1; ignored/.test(w.message)));
+  assert.is(r.config.pingNodes.length, 1);
+  r = parse(`ping_group g1 192.0.2.1\nping_group G1 192.0.2.2\n${BASE}`);
+  assert.ok(r.errors.some((e) => e.line === 2 && /a ping node named 'G1' is already declared at line 1/.test(e.message)));
+  r = parse(`ping_group g1 192.0.2.1 192.0.2.1\n${BASE}`);
+  assert.equal(r.errors, []);
+  assert.ok(r.warnings.some((w) => w.line === 1 && /lists an address twice/.test(w.message)));
+  assert.equal(r.config.pingNodes[0]!.addresses, ["192.0.2.1"]);
+  r = parse(`ping 127.0.0.1\n${BASE}`);
+  assert.ok(r.warnings.some((w) => w.line === 1 && /loopback/.test(w.message)));
+  r = parse(`ping 192.0.2.2\n${BASE}`);
+  assert.ok(r.warnings.some((w) => w.line === 1 && /also a ucast peer/.test(w.message)));
+  r = parse("ping 192.0.2.254\nucast eth1 192.0.2.2\nnode alpha bravo\nauto_failback legacy\n");
+  assert.equal(r.errors, []);
+  assert.ok(r.warnings.some((w) => w.line === 1 && /auto_failback legacy/.test(w.message)));
+  const many = Array.from({ length: 33 }, (_, i) => `192.0.2.${i + 1}`).join(" ");
+  r = parse(`ping ${many}\n${BASE}`);
+  assert.ok(r.errors.some((e) => e.line === 1 && /at most 32 ping addresses/.test(e.message)));
+  assert.is(r.config.pingNodes.length, 32);
+});
 
 t("contradictions name the line of the directive at fault", () => {
   let r = parse(`keepalive 2\ndeadtime 4\n${BASE}`);

@@ -25,6 +25,8 @@ export const SERIAL_BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460
 export const MAX_SERIAL_PORTS = 4;
 /** Below this, Heartbeat warns that initdead may not cover a slow network start. */
 const INITDEAD_ADVISED_MS = 10000;
+/** At most this many distinct ping addresses (each is probed by a ping process of its own). */
+export const MAX_PING_ADDRESSES = 32;
 /** A ha.cf larger than this is not a ha.cf. */
 export const MAX_HACF_BYTES = 1 << 20;
 
@@ -123,6 +125,32 @@ function addMedium(c: Ctx, m: MediumDirective): void {
   c.cfg.media.push(m);
 }
 
+/** A ping node's address: IPv4 unicast, written as four decimal numbers. */
+function pingAddress(c: Ctx, name: string, v: string): boolean {
+  if (!isIPv4(v)) {
+    err(c, `${name}: '${v}' is not an IPv4 address (ping nodes are given by address; ping6 is not supported)`);
+    return false;
+  }
+  const first = Number(v.split(".")[0]);
+  if (v === "0.0.0.0" || first >= 224) {
+    err(c, `${name}: '${v}' is not a unicast address`);
+    return false;
+  }
+  if (first === 127) warn(c, `${name}: ${v} is a loopback address: it always answers and tells nothing about the network`);
+  return true;
+}
+
+function addPingNode(c: Ctx, kind: string, name: string, addresses: string[]): void {
+  const same = c.cfg.pingNodes.find((p) => p.name.toLowerCase() === name.toLowerCase());
+  if (same) {
+    if (kind === "ping" && same.addresses.length === 1 && same.addresses[0] === name) return warn(c, `ping: ${name} already declared at line ${same.line}; ignored`);
+    return err(c, `${kind}: a ping node named '${name}' is already declared at line ${same.line}`);
+  }
+  const distinct = new Set([...c.cfg.pingNodes.flatMap((p) => p.addresses), ...addresses]);
+  if (distinct.size > MAX_PING_ADDRESSES) return err(c, `${kind}: at most ${MAX_PING_ADDRESSES} ping addresses`);
+  c.cfg.pingNodes.push({ name, addresses, line: c.line });
+}
+
 const DIRECTIVES: Record<string, Directive> = {
   node: {
     arity: "list",
@@ -201,6 +229,23 @@ const DIRECTIVES: Record<string, Directive> = {
       }
     },
   },
+  ping: {
+    arity: "list",
+    apply(c, values, name) {
+      for (const v of values) if (pingAddress(c, name, v)) addPingNode(c, name, v, [v]);
+    },
+  },
+  ping_group: {
+    arity: "list",
+    apply(c, [group, ...values], name) {
+      if (values.length === 0) return err(c, `${name}: needs a group name and at least one address`);
+      if (group!.length > 100 || /[^A-Za-z0-9._-]/.test(group!)) return err(c, `${name}: '${group}' is not a valid name`);
+      if (!values.map((v) => pingAddress(c, name, v)).every(Boolean)) return;
+      const addresses = [...new Set(values)];
+      if (addresses.length < values.length) warn(c, `${name}: ${group} lists an address twice`);
+      addPingNode(c, name, group!, addresses);
+    },
+  },
   auto_failback: choice(["on", "off", "legacy"] as const, (c, v) => {
     c.cfg.autoFailback = v as AutoFailback;
   }),
@@ -258,8 +303,6 @@ const DIRECTIVES: Record<string, Directive> = {
   watchdog: refused("the kernel watchdog is not driven yet"),
   respawn: refused("respawned client processes are not supported"),
   env: refused("env only applies to respawn clients, which are not supported"),
-  ping: refused("ping nodes are not supported"),
-  ping_group: refused("ping nodes are not supported"),
   ucast6: refused("IPv6 media are not supported"),
   mcast6: refused("IPv6 media are not supported"),
   ping6: refused("ping nodes are not supported"),
@@ -291,7 +334,7 @@ export const KNOWN_DIRECTIVES = Object.keys(DIRECTIVES);
 function defaults(source: string): HaConfig {
   return {
     source, nodes: [], keepaliveMs: DEFAULT_KEEPALIVE_MS, deadtimeMs: DEFAULT_DEADTIME_MS, warntimeMs: 0, initdeadMs: 0, deadpingMs: 0,
-    maxRexmitDelayMs: DEFAULT_MAX_REXMIT_DELAY_MS, udpport: DEFAULT_UDPPORT, baud: DEFAULT_BAUD, media: [], autoFailback: "legacy",
+    maxRexmitDelayMs: DEFAULT_MAX_REXMIT_DELAY_MS, udpport: DEFAULT_UDPPORT, baud: DEFAULT_BAUD, media: [], pingNodes: [], autoFailback: "legacy",
     debug: 0, hbgenmethod: "file", msgfmt: "classic", uuidfrom: "file", setAt: {},
   };
 }
@@ -397,6 +440,15 @@ function finish(c: Ctx, node: string): void {
   if (cfg.nodes.length === 0) at0(0, "error", "no nodes defined (add 'node' lines naming both cluster nodes)");
   else if (!cfg.nodes.some((n) => n.toLowerCase() === node.toLowerCase())) {
     at0(at("node"), "error", `this node '${node}' is not in the node list (${cfg.nodes.join(", ")}); nodes are named by 'uname -n' unless --node-name says otherwise`);
+  }
+  for (const p of cfg.pingNodes) {
+    if (cfg.nodes.some((n) => n.toLowerCase() === p.name.toLowerCase())) at0(p.line, "error", `ping node '${p.name}' has the name of a cluster node`);
+    for (const a of p.addresses) {
+      if (cfg.media.some((m) => m.kind === "ucast" && m.peer === a)) at0(p.line, "warning", `ping node address ${a} is also a ucast peer: a cluster node makes a poor ping node (it tells nothing about the network)`);
+    }
+  }
+  if (cfg.pingNodes.length > 0 && cfg.autoFailback === "legacy") {
+    at0(cfg.pingNodes[0]!.line, "warning", "ping nodes with auto_failback legacy: they are watched, but a node that loses them keeps its groups (moving them needs auto_failback on or off)");
   }
   if (cfg.nodes.length > 2) at0(at("node"), "warning", `${cfg.nodes.length} nodes listed; lubdub is built and tested for two-node clusters`);
   if (cfg.nodes.length === 1 && cfg.media.length > 0) at0(at("node"), "warning", "only one node listed: there is no peer to heartbeat with");

@@ -12,6 +12,13 @@ export type MediumDirective =
   | { kind: "mcast"; iface: string; group: string; port: number; ttl: number; loop: boolean; line: number }
   | { kind: "serial"; device: string; baud: number; line: number };
 
+/** A ping pseudo-node: `ping IP` gives one per address (named by it), `ping_group NAME IP...` one named NAME, up while any address answers. */
+export interface PingNodeDirective {
+  name: string;
+  addresses: string[];
+  line: number;
+}
+
 export interface HaConfig {
   /** The ha.cf file this came from (for messages). */
   source: string;
@@ -26,6 +33,8 @@ export interface HaConfig {
   udpport: number;
   baud: number;
   media: MediumDirective[];
+  /** Ping nodes (`ping`, `ping_group`) in ha.cf order; they time out after deadpingMs. */
+  pingNodes: PingNodeDirective[];
   autoFailback: AutoFailback;
   logfile?: string;
   debugfile?: string;
