@@ -82,3 +82,6 @@ export const NETNS_LAB: Requirement[] = ["root", IPROUTE, "netns"];
 export const OCF_DUMMY: Requirement = { path: "/usr/lib/ocf/resource.d/heartbeat/Dummy", what: "resource-agents' Dummy OCF agent" };
 /** Heartbeat's stock Delay resource script (an OCF wrapper through hto-mapfuncs). */
 export const HB_DELAY: Requirement = { path: "/etc/ha.d/resource.d/Delay", what: "heartbeat's resource.d/Delay script" };
+/** iputils arping, which the IPaddr/IPaddr2 classes send gratuitous ARP with. */
+export const ARPING: Requirement = { command: "arping", pkg: "iputils-arping" };
+export const TCPDUMP: Requirement = { command: "tcpdump", pkg: "tcpdump" };
