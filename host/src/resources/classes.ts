@@ -6,6 +6,8 @@ import type { ResourceClass } from "./resource-class.js";
 import { heartbeatClass } from "./class-heartbeat.js";
 import { lsbClass } from "./class-lsb.js";
 import { ocfClass } from "./class-ocf.js";
+import { ipaddrClass } from "./class-ipaddr.js";
+import { ipaddr2Class } from "./class-ipaddr2.js";
 
 const registry = new Map<string, ResourceClass>();
 
@@ -25,3 +27,4 @@ export function resourceClassNames(): string[] {
 }
 
 for (const cls of [heartbeatClass, lsbClass, ocfClass]) registerResourceClass(cls);
+for (const cls of [ipaddrClass, ipaddr2Class]) registerResourceClass(cls);
