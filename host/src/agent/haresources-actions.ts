@@ -35,5 +35,8 @@ export function haresourcesActions(groups: ResourceGroup[], options: GroupRunOpt
       // Any part of the group running counts: a half-started group must be cleaned up too.
       return (await groupStatus(find(key), options)).state !== "none";
     },
+    async healthy(key): Promise<boolean> {
+      return (await groupStatus(find(key), options)).state === "all";
+    },
   };
 }

@@ -6,6 +6,17 @@ import type { Body, StonithResult } from "@lubdub/protocol";
 import { Failover, type FailoverConfig, type FailoverEffect, type FailoverSnapshot } from "../failover/failover.js";
 import type { GroupActions } from "../failover/group-actions.js";
 import { type AgentLogger, logEvent } from "./log.js";
+import { monitorFor, type LubdubCf } from "../config/lubdub-cf.js";
+
+/** How often the monitor loop looks for checks that are due. */
+const MONITOR_TICK_MS = 250;
+
+interface MonitorState {
+  nextAt: number;
+  busy: boolean;
+  /** Times of recent failures, within the monitor's window (bounded by restarts + 1). */
+  failures: number[];
+}
 
 /** Fencing, as the agent is told to do it. Without STONITH configured it answers n_stnth at once. */
 export type FenceHook = (node: string) => Promise<StonithResult>;
@@ -23,6 +34,8 @@ export interface ResourceShellOptions {
   now: () => number;
   /** The agent re-arms its timer after every input. */
   reschedule: () => void;
+  /** lubdub.cf: which groups are monitored, how often, how many local restarts. */
+  lubdub?: LubdubCf;
 }
 
 export class ResourceShell {
@@ -31,6 +44,8 @@ export class ResourceShell {
   private chain: Promise<void> = Promise.resolve();
   private shutdownDone: (() => void) | null = null;
   private readonly startedWall = Date.now();
+  private readonly monitors = new Map<string, MonitorState>();
+  private monitorTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ResourceShellOptions) {
     this.core = new Failover(o.config);
@@ -77,8 +92,72 @@ export class ResourceShell {
     return this.core.nextWakeup();
   }
 
+  /** Starts the monitor loop (only when lubdub.cf asks for monitoring). */
+  startMonitoring(): void {
+    const cf = this.o.lubdub;
+    if (!cf || cf.monitors.length === 0 || this.monitorTimer) return;
+    const loop = () => {
+      this.monitorTick();
+      this.monitorTimer = setTimeout(loop, MONITOR_TICK_MS);
+    };
+    this.monitorTimer = setTimeout(loop, MONITOR_TICK_MS);
+  }
+
+  private monitorTick(): void {
+    const cf = this.o.lubdub!;
+    const now = this.o.now();
+    const snap = this.core.snapshot();
+    if (snap.phase !== "stable" || snap.standby) return;
+    for (const g of snap.groups) {
+      const spec = monitorFor(cf, g.key);
+      if (!spec) continue;
+      let st = this.monitors.get(g.key);
+      if (g.holder !== this.o.config.node || g.transition) {
+        // Not ours to watch right now; when it comes back, start with a clean record.
+        this.monitors.delete(g.key);
+        continue;
+      }
+      if (!st) {
+        st = { nextAt: now + spec.intervalMs, busy: false, failures: [] };
+        this.monitors.set(g.key, st);
+      }
+      if (st.busy || now < st.nextAt) continue;
+      st.busy = true;
+      const state = st;
+      this.chain = this.chain.then(async () => {
+        try {
+          const healthy = await withTimeout(this.o.actions.healthy(g.key), spec.timeoutMs, false);
+          const t = this.o.now();
+          if (healthy || this.core.snapshot().groups.find((x) => x.key === g.key)?.holder !== this.o.config.node) return;
+          state.failures = [...state.failures.filter((f) => t - f < spec.windowMs), t].slice(-(spec.restarts + 1));
+          if (state.failures.length <= spec.restarts) {
+            logEvent(this.o.log, "error", "rsc.monitor-failed", `group ${g.key} is not running: restarting it here (${state.failures.length} of ${spec.restarts} within ${spec.windowMs / 1000} s)`, { key: g.key, failures: state.failures.length });
+            const stop = await this.o.actions.stop(g.key);
+            const start = stop.ok ? await this.o.actions.start(g.key) : stop;
+            if (!start.ok) logEvent(this.o.log, "error", "rsc.action-failed", `restarting ${g.key}: ${start.detail}`, { key: g.key });
+            else logEvent(this.o.log, "info", "rsc.monitor-restarted", `group ${g.key} restarted here`, { key: g.key });
+          } else {
+            logEvent(this.o.log, "crit", "rsc.monitor-giving-up", `group ${g.key} failed ${state.failures.length} times within ${spec.windowMs / 1000} s: failing it over`, { key: g.key });
+            this.apply(this.core.groupFailed(this.o.now(), g.key));
+            state.failures = [];
+          }
+        } finally {
+          state.busy = false;
+          state.nextAt = this.o.now() + spec.intervalMs;
+        }
+      });
+    }
+  }
+
+  /** Stops the monitor loop (agent shutdown). */
+  close(): void {
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
+    this.monitorTimer = null;
+  }
+
   /** Releases everything and sends shutdone; resolves when done (or after `limitMs`). */
   shutdown(limitMs: number): Promise<boolean> {
+    this.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.shutdownDone = null;
@@ -146,4 +225,21 @@ export class ResourceShell {
       this.apply(this.core.groupsDone(this.o.now(), id, failed));
     });
   }
+}
+
+/** `p`, or `fallback` once `ms` have passed (the work itself is bounded by the runner's own timeouts). */
+function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(fallback);
+      },
+    );
+  });
 }

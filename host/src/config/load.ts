@@ -2,13 +2,14 @@
 // ha.cf and authkeys, unchanged from a stock Heartbeat install. Nothing here
 // throws on bad input: every problem is a Diagnostic naming its file and line.
 
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { authkeysModeProblem, parseAuthkeys, type Authkeys, type Diagnostic } from "@lubdub/protocol";
 import { MAX_HACF_BYTES, parseHaCf } from "./hacf.js";
 import type { HaConfig } from "./types.js";
 import { loadHaresources, type ResourceGroup } from "../resources/haresources.js";
+import { LUBDUB_CF, parseLubdubCf, type LubdubCf } from "./lubdub-cf.js";
 
 export const DEFAULT_CONFIG_DIR = "/etc/ha.d";
 /** authkeys is a few lines; anything bigger is refused unread. */
@@ -20,6 +21,8 @@ export interface LoadedConfig {
   keys: Authkeys | null;
   /** haresources groups (empty when the file has errors: it is refused whole). */
   groups: ResourceGroup[];
+  /** lubdub's own additions (lubdub.cf); empty when the file is absent. */
+  lubdub: LubdubCf;
   diagnostics: Diagnostic[];
   /** True when there is no error: the agent may start. */
   ok: boolean;
@@ -84,6 +87,16 @@ export function loadConfigDir(configDir: string, node: string): LoadedConfig {
     diagnostics.push(...hares.diagnostics);
     groups = hares.groups;
   }
+  let lubdub: LubdubCf = { monitors: [] };
+  const cfPath = join(configDir, LUBDUB_CF);
+  if (existsSync(cfPath)) {
+    const text = readSmall(cfPath, 64 * 1024, diagnostics);
+    if (text) {
+      const r = parseLubdubCf(text.text, cfPath, groups.map((g) => g.key));
+      diagnostics.push(...r.diagnostics);
+      lubdub = r.config;
+    }
+  }
   const ok = config !== null && keys !== null && !diagnostics.some((d) => d.severity === "error");
-  return { config, keys, groups, diagnostics, ok };
+  return { config, keys, groups, lubdub, diagnostics, ok };
 }

@@ -51,6 +51,7 @@ async function run(o: DaemonOptions): Promise<number> {
         env: heartbeatScriptEnv({ configDir: o.configDir, nodeName: node, logfacility: cfg.logfacility ?? null, logfile: cfg.logfile ?? null, debugfile: cfg.debugfile ?? null, debug: cfg.debug }),
       }),
       shutdownLimitMs: SHUTDOWN_LIMIT_MS,
+      lubdub: loaded.lubdub,
     },
   });
   logEvent(log, "info", "node.starting", `lubdubd starting as ${node} (${media.length} media, keepalive ${cfg.keepaliveMs} ms, deadtime ${cfg.deadtimeMs} ms)`, { configDir: o.configDir });

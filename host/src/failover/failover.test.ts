@@ -118,6 +118,26 @@ t("a failed fence means no takeover; a failed start leaves the group released", 
   assert.equal(p.cores.get("alpha")!.snapshot().groups.find((g) => g.key === "192.0.2.10")!.holder, null);
 });
 
+t("a group that keeps failing is handed to the peer and not taken back by auto_failback", () => {
+  const p = pair("on");
+  p.boot("alpha");
+  p.boot("bravo");
+  p.runFor(30000);
+  p.groupFailed("alpha", "192.0.2.10");
+  p.runFor(2000);
+  assert.equal(p.holdings(), { alpha: [], bravo: ALL }, p.log.join("\n"));
+  // bravo would fail it back (auto_failback on); alpha declines while it is held off.
+  p.standby("bravo", "foreign");
+  p.runFor(30000);
+  assert.equal(p.holdings(), { alpha: [], bravo: ALL });
+  assert.ok(p.log.some((l) => l.includes("failed here recently")));
+  // With the peer gone, alpha takes it anyway: better to try than to leave it down.
+  p.crash("bravo");
+  p.runFor(5000);
+  assert.equal(p.holdings().alpha, ALL);
+  noOverlap(p);
+});
+
 t("seeded random storms of boots, crashes, shutdowns, standbys and takeovers never run a group twice", () => {
   const seed = Number(process.env.LUBDUB_SEED) || 20261125;
   let s = seed >>> 0;

@@ -25,8 +25,8 @@ export const RQSTDELAY_MS = 10_000;
 export const STANDBY_TIMEOUT_MS = 10_000;
 /** A `starting` that gets no `resource` back at all is treated like a silent peer after this. */
 export const STARTING_TIMEOUT_MS = 2 * RQSTDELAY_MS;
-/** Bounded event history shown by `lubdub status`. */
-export const MAX_HOLD_HISTORY = 50;
+/** A group handed away because it kept failing here is not taken back for this long (no ping-pong). */
+export const FAILED_GROUP_HOLDOFF_MS = 5 * 60_000;
 
 export interface GroupInfo {
   key: string;
@@ -75,6 +75,8 @@ export const FEV = {
   peerShutdown: "rsc.peer-shutdown",
   partition: "rsc.partition-reset",
   unexpected: "rsc.unexpected-message",
+  monitorFailover: "rsc.monitor-failover",
+  monitorStuck: "rsc.monitor-no-failover",
 } as const;
 
 interface Standby {
@@ -133,6 +135,8 @@ export class Failover {
   private rqstDeadline: number | null = null;
   /** Bumped whenever the peer's process we were dealing with is gone; stale continuations check it. */
   private peerEpoch = 0;
+  /** Groups that failed here (monitoring), and until when we decline to take them back. */
+  private readonly failedHere = new Map<string, number>();
   /** Legacy mode: our groups we asked the peer for, and when to ask again. */
   private readonly ipRequests = new Map<string, number>();
   private nextId = 1;
@@ -263,6 +267,25 @@ export class Failover {
     });
   }
 
+  /**
+   * Monitoring says a group keeps failing here: hand its set to the peer
+   * (standby), and decline to take it back for a while. Returns no hand-off
+   * when the peer cannot take it; the caller keeps restarting it here.
+   */
+  groupFailed(now: number, key: string): FailoverEffect[] {
+    return this.run(now, () => {
+      if (!this.held.has(key) || this.transitions.has(key)) return;
+      const local = this.localKeys().includes(key);
+      if (this.c.mode === "legacy" || !this.peerAlive || !this.otherStable || this.phase !== "stable" || this.standby) {
+        this.event("crit", FEV.monitorStuck, `group ${key} keeps failing but ${this.c.peer} cannot take it now (${!this.peerAlive ? "not alive" : this.c.mode === "legacy" ? "legacy mode has no hand-off" : "in flux"}): it stays here`, { key });
+        return;
+      }
+      this.failedHere.set(key, now + FAILED_GROUP_HOLDOFF_MS);
+      this.event("crit", FEV.monitorFailover, `group ${key} keeps failing here: handing it to ${this.c.peer}`, { key });
+      this.beginStandby(local ? "local" : "foreign", `monitor: ${key} keeps failing`);
+    });
+  }
+
   /** SIGTERM: release everything, tell the peer, then say shutdone. */
   shutdown(now: number): FailoverEffect[] {
     return this.run(now, () => {
@@ -387,7 +410,7 @@ export class Failover {
     if (this.phase !== "stable" || this.standby) return;
     let want: string[];
     if (!this.peerAlive) want = [...this.localKeys(), ...this.foreignKeys()];
-    else if (this.otherStable && this.otherHolds !== null && !hasForeign(this.otherHolds)) want = this.localKeys();
+    else if (this.otherStable && this.otherHolds !== null && !hasForeign(this.otherHolds)) want = this.localKeys().filter((k) => (this.failedHere.get(k) ?? 0) <= this.now);
     else return;
     want = want.filter((k) => !this.held.has(k));
     if (want.length === 0) return;
@@ -437,6 +460,10 @@ export class Failover {
       // The peer wants to give `set` (its view) to us.
       if (this.phase !== "stable" || s || this.transitions.size > 0) {
         return this.event("warn", FEV.standbyIgnored, `standby request from ${this.c.peer} ignored: this side is in flux`, { set });
+      }
+      const refused = this.keysOf(mirror(set)).filter((k) => (this.failedHere.get(k) ?? 0) > this.now);
+      if (refused.length > 0) {
+        return this.event("warn", FEV.standbyIgnored, `standby request from ${this.c.peer} declined: ${refused.join(", ")} failed here recently`, { set });
       }
       this.standby = { role: "T", set, phase: "other", deadline: Infinity };
       this.send({ t: "ask_resources", rscHold: set, phase: "other" });

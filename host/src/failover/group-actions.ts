@@ -11,6 +11,8 @@ export interface GroupActionResult {
 export interface GroupActions {
   start(key: string): Promise<GroupActionResult>;
   stop(key: string): Promise<GroupActionResult>;
-  /** True when every resource of the group reports running. */
+  /** True when any resource of the group reports running (so it must be stopped before anyone starts it elsewhere). */
   running(key: string): Promise<boolean>;
+  /** True when every resource of the group reports running (monitoring). */
+  healthy(key: string): Promise<boolean>;
 }

@@ -94,6 +94,12 @@ export class FailoverPair {
     this.apply(n, this.cores.get(n)!.shutdown(this.now));
   }
 
+  /** Monitoring on `n` gave up on `key`. */
+  groupFailed(n: string, key: string): void {
+    this.log.push(`${this.now} ${n} SIM: monitor gives up on ${key}`);
+    this.apply(n, this.cores.get(n)!.groupFailed(this.now, key));
+  }
+
   standby(n: string, set: "all" | "local" | "foreign"): void {
     this.apply(n, this.cores.get(n)!.standbyCommand(this.now, set));
   }

@@ -1,0 +1,34 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { monitorFor, parseLubdubCf } from "./lubdub-cf.js";
+
+const t = suite("lubdub.cf");
+const KEYS = ["192.0.2.100", "192.0.2.200"];
+
+t("monitor lines with defaults, options and the * line", () => {
+  const r = parseLubdubCf("# web\nmonitor 192.0.2.100 interval=10s timeout=30s restarts=2 window=5min\nmonitor * interval=1min\n", "lubdub.cf", KEYS);
+  assert.equal(r.diagnostics, []);
+  assert.equal(monitorFor(r.config, "192.0.2.100"), { key: "192.0.2.100", intervalMs: 10000, timeoutMs: 30000, restarts: 2, windowMs: 300000, line: 2 });
+  assert.is(monitorFor(r.config, "192.0.2.200")!.intervalMs, 60000);
+  assert.is(monitorFor(r.config, "192.0.2.200")!.restarts, 3);
+});
+
+const BAD: Array<[string, RegExp]> = [
+  ["watch 192.0.2.100 interval=1s", /unknown directive 'watch'/],
+  ["monitor", /which group/],
+  ["monitor 203.0.113.9 interval=10s", /no group '203\.0\.113\.9'/],
+  ["monitor 192.0.2.100", /interval= is required/],
+  ["monitor 192.0.2.100 interval=10x", /not a duration/],
+  ["monitor 192.0.2.100 interval=100ms", /at least 1000 ms/],
+  ["monitor 192.0.2.100 interval=10s restarts=-1", /restarts='-1'/],
+  ["monitor 192.0.2.100 interval=10s color=red", /unknown option 'color=red'/],
+  ["monitor 192.0.2.100 interval=10s\nmonitor 192.0.2.100 interval=20s", /already has a monitor at line 1/],
+];
+for (const [text, re] of BAD) {
+  t(`bad: ${text.split("\n").pop()}`, () => {
+    const r = parseLubdubCf(text + "\n", "lubdub.cf", KEYS);
+    assert.ok(r.diagnostics.some((d) => re.test(d.message) && d.line > 0 && d.source === "lubdub.cf"), JSON.stringify(r.diagnostics));
+  });
+}
+
+t.run();

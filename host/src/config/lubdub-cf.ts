@@ -1,0 +1,93 @@
+// /etc/ha.d/lubdub.cf: what lubdub adds to a Heartbeat configuration, kept out
+// of ha.cf and haresources so both stay readable by a stock Heartbeat. The
+// file is optional; without it lubdub behaves as Heartbeat does.
+//
+//   # restart the web group locally up to 3 times in 10 minutes, then fail it over
+//   monitor 192.0.2.100 interval=10s timeout=30s restarts=3 window=10min
+//   monitor * interval=30s            # every group
+//
+// Times take Heartbeat's forms (10, 10s, 500ms) plus "min" and "h".
+
+import type { Diagnostic } from "@lubdub/protocol";
+
+export const LUBDUB_CF = "lubdub.cf";
+export const MONITOR_DEFAULT_RESTARTS = 3;
+export const MONITOR_DEFAULT_WINDOW_MS = 10 * 60_000;
+/** A status check that takes longer than this counts as a failure, unless timeout= says otherwise. */
+export const MONITOR_DEFAULT_TIMEOUT_MS = 20_000;
+/** Checking more often than this would only load the machine. */
+export const MONITOR_MIN_INTERVAL_MS = 1000;
+const MAX_LUBDUB_CF_BYTES = 64 * 1024;
+
+export interface MonitorSpec {
+  /** A group key from haresources, or "*" for every group. */
+  key: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Local restarts allowed within `windowMs` before the group fails over. */
+  restarts: number;
+  windowMs: number;
+  line: number;
+}
+
+export interface LubdubCf {
+  monitors: MonitorSpec[];
+}
+
+function duration(text: string): number | null {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|min|h)?$/.exec(text);
+  if (!m) return null;
+  const v = Number(m[1]);
+  const unit = m[2] ?? "s";
+  const ms = unit === "ms" ? v : unit === "s" ? v * 1000 : unit === "min" ? v * 60_000 : v * 3_600_000;
+  return Math.round(ms);
+}
+
+/** Parses lubdub.cf; `groupKeys` are haresources' keys (a monitor for another key is an error). Never throws. */
+export function parseLubdubCf(text: string, source: string, groupKeys: string[]): { config: LubdubCf; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const monitors: MonitorSpec[] = [];
+  const err = (line: number, message: string) => diagnostics.push({ severity: "error", source, line, message });
+  if (text.length > MAX_LUBDUB_CF_BYTES) {
+    err(0, `larger than ${MAX_LUBDUB_CF_BYTES} bytes`);
+    return { config: { monitors }, diagnostics };
+  }
+  text.split("\n").forEach((raw, i) => {
+    const line = i + 1;
+    const words = raw.replace(/#.*/, "").trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0) return;
+    const [directive, key, ...opts] = words;
+    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor)`);
+    if (!key) return err(line, "monitor: which group? (a haresources group key, or *)");
+    if (key !== "*" && !groupKeys.includes(key)) return err(line, `monitor: no group '${key}' in haresources (keys: ${groupKeys.join(", ") || "none"})`);
+    const spec: MonitorSpec = { key, intervalMs: 0, timeoutMs: MONITOR_DEFAULT_TIMEOUT_MS, restarts: MONITOR_DEFAULT_RESTARTS, windowMs: MONITOR_DEFAULT_WINDOW_MS, line };
+    for (const o of opts) {
+      const eq = o.indexOf("=");
+      const name = eq > 0 ? o.slice(0, eq) : o;
+      const value = eq > 0 ? o.slice(eq + 1) : "";
+      if (name === "interval" || name === "timeout" || name === "window") {
+        const ms = duration(value);
+        if (ms === null || ms <= 0) return err(line, `monitor: ${name}='${value}' is not a duration (10s, 500ms, 5min)`);
+        if (name === "interval") spec.intervalMs = ms;
+        else if (name === "timeout") spec.timeoutMs = ms;
+        else spec.windowMs = ms;
+      } else if (name === "restarts") {
+        if (!/^[0-9]{1,3}$/.test(value)) return err(line, `monitor: restarts='${value}' is not a number 0-999`);
+        spec.restarts = Number(value);
+      } else {
+        return err(line, `monitor: unknown option '${o}' (interval=, timeout=, restarts=, window=)`);
+      }
+    }
+    if (spec.intervalMs === 0) return err(line, "monitor: interval= is required");
+    if (spec.intervalMs < MONITOR_MIN_INTERVAL_MS) return err(line, `monitor: interval must be at least ${MONITOR_MIN_INTERVAL_MS} ms`);
+    const dup = monitors.find((m) => m.key === key);
+    if (dup) return err(line, `monitor: '${key}' already has a monitor at line ${dup.line}`);
+    monitors.push(spec);
+  });
+  return { config: { monitors }, diagnostics };
+}
+
+/** The monitor for one group: its own line, else the "*" line, else none. */
+export function monitorFor(cf: LubdubCf, key: string): MonitorSpec | null {
+  return cf.monitors.find((m) => m.key === key) ?? cf.monitors.find((m) => m.key === "*") ?? null;
+}

@@ -1,0 +1,137 @@
+// lubdub doing its job: a floating IP and an HTTP service on exactly one of
+// two servers, seen from a client that asks every 10 ms and watches that the
+// IP never answers from two MACs at once.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { AgentProc, sleep, writeHaDir } from "./support/agent-proc.js";
+import { FailoverLab, VIP } from "./support/failover-lab.js";
+import { testWhere } from "./support/require.js";
+
+const t = suite("failover");
+const REQS = ["root", "netns", { command: "arping", pkg: "iputils-arping" }, { command: "tcpdump", pkg: "tcpdump" }] as const;
+const KEEPALIVE_MS = 200;
+const DEADTIME_MS = 2000;
+const AUTHKEYS = "auth 1\n1 sha1 failover-test-key\n";
+
+function configure(f: FailoverLab, agent: AgentProc, peerHost: number, mode: "on" | "off" | "legacy"): void {
+  writeHaDir(agent.configDir, {
+    hacf: ["keepalive 200ms", "warntime 1", "deadtime 2", "initdead 10", `ucast lub0 ${f.lab.host(peerHost).address}`, "node alpha bravo", `auto_failback ${mode}`].join("\n"),
+    authkeys: AUTHKEYS,
+    haresources: `alpha ${VIP}/24/lub0 httpd\n`,
+  });
+}
+
+async function cluster(mode: "on" | "off" | "legacy", body: (f: FailoverLab, alpha: AgentProc, bravo: AgentProc) => Promise<void>): Promise<void> {
+  const base = mkdtempSync(join(tmpdir(), `lubdub-failover-${mode}-`));
+  const f = new FailoverLab(base);
+  const alpha = new AgentProc("alpha", join(base, "alpha"), f.lab, 1);
+  const bravo = new AgentProc("bravo", join(base, "bravo"), f.lab, 2);
+  try {
+    configure(f, alpha, 2, mode);
+    configure(f, bravo, 1, mode);
+    f.startClient();
+    alpha.start();
+    bravo.start();
+    await f.waitServedBy("alpha", 30000);
+    await body(f, alpha, bravo);
+    assert.equal(f.doubleAnswers, [], "the VIP answered from two MACs at once");
+  } catch (e) {
+    console.log(`--- alpha:\n${alpha.records.slice(-25).map((r) => `${r.event}: ${r.msg}`).join("\n")}\n--- bravo:\n${bravo.records.slice(-25).map((r) => `${r.event}: ${r.msg}`).join("\n")}`);
+    throw e;
+  } finally {
+    await alpha.kill9();
+    await bravo.kill9();
+    f.cleanup();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+/** A hard failure of alpha: its agent SIGKILLed and its cable cut. Returns when bravo serves. */
+async function killAlpha(f: FailoverLab, alpha: AgentProc): Promise<{ killedAt: number; servedAt: number }> {
+  const killedAt = Date.now();
+  await alpha.kill9();
+  f.lab.linkDown(1);
+  const servedAt = await f.waitServedBy("bravo", DEADTIME_MS + 10000, killedAt);
+  return { killedAt, servedAt };
+}
+
+/** Alpha comes back: the agent starts (and cleans up what its previous life left) before the cable is plugged in. */
+async function reviveAlpha(f: FailoverLab, alpha: AgentProc): Promise<void> {
+  const mark = alpha.records.length;
+  alpha.start();
+  await alpha.event("node.started", {}, 15000, mark);
+  // node.started comes after the agent stopped what its previous life left running.
+  f.lab.linkUp(1);
+}
+
+testWhere(t, "auto_failback on: hard failure moves the VIP within deadtime + 1 s with a gratuitous ARP; the primary takes it back", [...REQS], () =>
+  cluster("on", async (f, alpha, bravo) => {
+    const { killedAt, servedAt } = await killAlpha(f, alpha);
+    console.log(`  on: bravo answered ${servedAt - killedAt} ms after alpha's failure (deadtime ${DEADTIME_MS} ms)`);
+    assert.ok(servedAt - killedAt <= DEADTIME_MS + 1000, `took ${servedAt - killedAt} ms`);
+    const bravoMac = f.mac(2);
+    await sleep(300);
+    assert.ok(f.garpsFrom(bravoMac).length > 0, `no gratuitous ARP from bravo (${bravoMac}) seen by the client:\n${f.arpLines.slice(-10).join("\n")}`);
+    assert.equal(bravo.cli(["cl-status", "nodestatus", "alpha"]).out, "dead\n");
+    await reviveAlpha(f, alpha);
+    const back = Date.now();
+    await f.waitServedBy("alpha", 30000, back);
+    await sleep(1000);
+    const last = f.probes.slice(-20);
+    assert.ok(last.every((p) => p.ok && p.node === "alpha"), JSON.stringify(last.slice(-3)));
+    const st = alpha.status();
+    assert.is(st.resources.groups[0].holder, "alpha");
+  }),
+);
+
+testWhere(t, "auto_failback off: the service stays on the backup when the primary returns", [...REQS], () =>
+  cluster("off", async (f, alpha, bravo) => {
+    await killAlpha(f, alpha);
+    await reviveAlpha(f, alpha);
+    await alpha.event("node.status", { node: "bravo", status: "active" }, 20000);
+    await sleep(4000);
+    const last = f.probes.slice(-50);
+    assert.ok(last.every((p) => p.ok && p.node === "bravo"), JSON.stringify(last.filter((p) => p.node !== "bravo").slice(0, 3)));
+    assert.is(bravo.status().resources.groups[0].holder, "bravo");
+  }),
+);
+
+testWhere(t, "standby and takeover move the group both ways; SIGTERM hands over without waiting for deadtime", [...REQS], () =>
+  cluster("off", async (f, alpha, bravo) => {
+    await alpha.event("rsc.stable", {}, 20000);
+    await bravo.event("rsc.stable", {}, 20000);
+    let mark = Date.now();
+    assert.is(alpha.cli(["standby"]).code, 0);
+    await f.waitServedBy("bravo", 10000, mark);
+    mark = Date.now();
+    assert.is(alpha.cli(["takeover", "all"]).code, 0);
+    await f.waitServedBy("alpha", 10000, mark);
+    mark = Date.now();
+    assert.is(alpha.cli(["standby", "local"]).code, 0);
+    await f.waitServedBy("bravo", 10000, mark);
+    mark = Date.now();
+    assert.is(bravo.cli(["standby", "foreign"]).code, 0);
+    await f.waitServedBy("alpha", 10000, mark);
+    // SIGTERM on the holder: released and taken over well inside deadtime.
+    const before = Date.now();
+    alpha.signal("SIGTERM");
+    const servedAt = await f.waitServedBy("bravo", DEADTIME_MS, before);
+    console.log(`  SIGTERM: bravo answered ${servedAt - before} ms after alpha was told to stop`);
+    assert.is(await alpha.stop(), 0);
+    assert.is(bravo.records.find((r) => r.event === "node.dead" && r.node === "alpha" && Date.parse(r.time as string) < servedAt), undefined, "bravo waited for deadtime");
+  }),
+);
+
+testWhere(t, "legacy: the primary always gets its group back", [...REQS], () =>
+  cluster("legacy", async (f, alpha) => {
+    await killAlpha(f, alpha);
+    await reviveAlpha(f, alpha);
+    await f.waitServedBy("alpha", 30000, Date.now());
+  }),
+);
+
+t.run();
