@@ -1,7 +1,7 @@
 // The imperative shell around the membership core: media in, effects out,
 // one timer set to the core's next wakeup, a control socket for the CLI.
 
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Server } from "node:net";
 import { loadavg } from "node:os";
 import type { Authkeys, Body } from "@lubdub/protocol";
@@ -15,6 +15,7 @@ import { EV } from "../membership/effects.js";
 import type { AutoFailback, GroupInfo } from "../failover/failover.js";
 import type { GroupActions } from "../failover/group-actions.js";
 import { NO_FENCING, ResourceShell, type FenceHook } from "./resources.js";
+import type { LubdubCf } from "../config/lubdub-cf.js";
 import { nextGeneration, nodeUuid } from "./state-dir.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -39,15 +40,40 @@ export interface AgentOptions {
   /** Extra sequenced messages' consumer (resources, later). */
   onDeliver?: (e: Extract<Effect, { kind: "deliver" }>) => void;
   /** haresources groups and how to run them; without it the agent only does membership. */
-  resources?: { groups: GroupInfo[]; mode: AutoFailback; actions: GroupActions; fence?: FenceHook; shutdownLimitMs: number };
+  resources?: { groups: GroupInfo[]; mode: AutoFailback; actions: GroupActions; fence?: FenceHook; shutdownLimitMs: number; lubdub?: LubdubCf };
 }
 
-function readLoadavg(): string {
-  try {
-    return readFileSync("/proc/loadavg", "latin1").split("\n")[0]!;
-  } catch {
-    const l = loadavg();
-    return `${l[0]!.toFixed(2)} ${l[1]!.toFixed(2)} ${l[2]!.toFixed(2)} 1/1 1`;
+/**
+ * The ld field of every message: the first line of /proc/loadavg, fresh each
+ * time. Like Heartbeat, the file stays open and is read again from offset 0
+ * (one pread), instead of open, fstat, read, read and close for each of the
+ * tens of messages a second a short keepalive sends.
+ */
+class LoadavgReader {
+  private fd: number | null = null;
+  private readonly buf = Buffer.alloc(128);
+
+  read(): string {
+    try {
+      this.fd ??= openSync("/proc/loadavg", "r");
+      const s = this.buf.toString("latin1", 0, readSync(this.fd, this.buf, 0, this.buf.length, 0));
+      const nl = s.indexOf("\n");
+      return nl >= 0 ? s.slice(0, nl) : s;
+    } catch {
+      this.close();
+      const l = loadavg();
+      return `${l[0]!.toFixed(2)} ${l[1]!.toFixed(2)} ${l[2]!.toFixed(2)} 1/1 1`;
+    }
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // nothing to do
+    }
+    this.fd = null;
   }
 }
 
@@ -58,6 +84,7 @@ export class Agent {
   private readonly started = performance.now();
   private stopping = false;
   private shell: ResourceShell | null = null;
+  private readonly loadavg = new LoadavgReader();
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -73,13 +100,14 @@ export class Agent {
       keepaliveMs: o.keepaliveMs, deadtimeMs: o.deadtimeMs, warntimeMs: o.warntimeMs, initdeadMs: o.initdeadMs,
       maxRexmitDelayMs: o.maxRexmitDelayMs, generation, keys: o.keys, ttl: 1 + o.nodes.length,
     };
-    this.core = new Membership(config, { random: Math.random, wallSeconds: () => Math.floor(Date.now() / 1000), loadavg: readLoadavg });
+    this.core = new Membership(config, { random: Math.random, wallSeconds: () => Math.floor(Date.now() / 1000), loadavg: () => this.loadavg.read() });
     if (o.resources && o.nodes.length === 2) {
       const peer = o.nodes.find((n) => n !== o.node)!;
       this.shell = new ResourceShell({
         config: { node: o.node, peer, groups: o.resources.groups, mode: o.resources.mode },
         actions: o.resources.actions, fence: o.resources.fence ?? NO_FENCING, log: o.log,
         send: (body) => this.send(body), now: () => this.now(), reschedule: () => this.stopping || this.schedule(),
+        ...(o.resources.lubdub ? { lubdub: o.resources.lubdub } : {}),
       });
       // Nothing of ours may still run from an earlier life when we join.
       await this.shell.cleanSlate();
@@ -98,6 +126,7 @@ export class Agent {
     }
     this.control = await serveControl(controlSocketPath(o.runDir), (req) => this.handleControl(req), (e) => logEvent(o.log, "warn", "control.error", e.message));
     this.apply(this.core.start(this.now()));
+    this.shell?.startMonitoring();
     this.schedule();
   }
 
@@ -181,6 +210,7 @@ export class Agent {
       Promise.allSettled(this.o.media.map((m) => m.close())),
       new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS)),
     ]);
+    this.loadavg.close();
     logEvent(this.o.log, "info", "node.stopped", `${this.o.node} stopped`);
   }
 }
