@@ -40,7 +40,7 @@ async function cluster(mode: "on" | "off" | "legacy", body: (f: FailoverLab, alp
     await body(f, alpha, bravo);
     assert.equal(f.doubleAnswers, [], "the VIP answered from two MACs at once");
   } catch (e) {
-    console.log(`--- alpha:\n${alpha.records.slice(-25).map((r) => `${r.event}: ${r.msg}`).join("\n")}\n--- bravo:\n${bravo.records.slice(-25).map((r) => `${r.event}: ${r.msg}`).join("\n")}`);
+    console.log(`--- alpha:\n${alpha.records.slice(-25).map((r) => `${String(r.time).slice(17, 23)} ${r.event}: ${r.msg}`).join("\n")}\n--- bravo:\n${bravo.records.slice(-25).map((r) => `${String(r.time).slice(17, 23)} ${r.event}: ${r.msg}`).join("\n")}`);
     throw e;
   } finally {
     await alpha.kill9();
@@ -114,8 +114,10 @@ testWhere(t, "standby and takeover move the group both ways; SIGTERM hands over 
     assert.is(alpha.cli(["standby", "local"]).code, 0);
     await f.waitServedBy("bravo", 10000, mark);
     mark = Date.now();
+    const records = alpha.records.length;
     assert.is(bravo.cli(["standby", "foreign"]).code, 0);
     await f.waitServedBy("alpha", 10000, mark);
+    await alpha.event("standby.done", {}, 10000, records); // both sides settled
     // SIGTERM on the holder: released and taken over well inside deadtime.
     const before = Date.now();
     alpha.signal("SIGTERM");
