@@ -4,12 +4,14 @@
 // ends every process it forked. cl_status runs inside the same namespaces.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import type { NetnsLab } from "./netns.js";
 
 export const STOCK_HEARTBEAT_BIN = "/usr/libexec/heartbeat/heartbeat";
+/** The package's configuration directory, whose scripts a stock node needs. */
+const STOCK_HA_D = "/etc/ha.d";
 
 export class StockNode {
   private child: ChildProcess | null = null;
@@ -29,6 +31,11 @@ export class StockNode {
   /** Writes /etc/ha.d for it; a logfile line is added so its log can be read. */
   configure(hacf: string, authkeys: string, haresources = ""): void {
     mkdirSync(this.etc, { recursive: true });
+    // Heartbeat's own scripts (rc.d, resource.d, harc, shellfuncs) come from the package.
+    for (const name of readdirSync(STOCK_HA_D)) {
+      if (["ha.cf", "authkeys", "haresources"].includes(name)) continue;
+      cpSync(join(STOCK_HA_D, name), join(this.etc, name), { recursive: true });
+    }
     writeFileSync(join(this.etc, "ha.cf"), `${hacf}\nlogfile ${this.logPath}\n`);
     writeFileSync(join(this.etc, "authkeys"), authkeys);
     chmodSync(join(this.etc, "authkeys"), 0o600);
