@@ -93,7 +93,21 @@ const BAD: Array<[string, string, number, RegExp]> = [
   ["ping_group bad name", "ping_group g/1 192.0.2.1", 1, /ping_group: 'g\/1' is not a valid name/],
   ["ping_group bad address", "ping_group g1 192.0.2.1 192.0.2", 1, /ping_group: '192\.0\.2' is not an IPv4 address/],
   ["ping_group named like a cluster node", "ping_group bravo 192.0.2.1", 1, /ping node 'bravo' has the name of a cluster node/],
-  ["respawn refused by name", "respawn hacluster /usr/lib/heartbeat/ipfail", 1, /respawn: not supported/],
+  ["respawn without a program", "respawn hacluster", 1, /respawn: needs a user and a program/],
+  ["respawn with nothing", "respawn", 1, /respawn: needs a user and a program/],
+  ["respawn relative program", "respawn hacluster ipfail", 1, /respawn: 'ipfail' is not an absolute path/],
+  ["respawn bad user name", "respawn -root /usr/lib/heartbeat/ipfail", 1, /respawn: '-root' is not a user name/],
+  ["respawn user name too long", `respawn ${"u".repeat(33)} /bin/true`, 1, /is not a user name/],
+  ["respawn shell syntax", "respawn nobody /bin/sh -c true;reboot", 1, /respawn: 'true;reboot' has shell syntax/],
+  ["respawn shell variable", "respawn nobody /usr/bin/prog $HOME", 1, /'\$HOME' has shell syntax/],
+  ["respawn quotes", "respawn nobody /usr/bin/prog 'a b'", 1, /has shell syntax/],
+  ["respawn redirection", "respawn nobody /usr/bin/prog >/tmp/x", 1, /has shell syntax/],
+  ["respawn tilde", "respawn nobody ~/prog", 1, /not an absolute path/],
+  ["env without =", "env FOO", 1, /env: 'FOO' is not NAME=VALUE/],
+  ["env bad name", "env 1FOO=bar", 1, /env: '1FOO=bar' is not NAME=VALUE/],
+  ["env empty name", "env =bar", 1, /env: '=bar' is not NAME=VALUE/],
+  ["env dash in name", "env MY-VAR=1", 1, /is not NAME=VALUE/],
+  ["env without value", "env", 1, /env: needs at least one value/],
   ["non-ascii", "node alph\u00e9", 1, /non-ASCII/],
 ];
 
@@ -143,6 +157,31 @@ t("ping: repeats, clashes, loopback, cluster peers and legacy mode", () => {
   r = parse(`ping ${many}\n${BASE}`);
   assert.ok(r.errors.some((e) => e.line === 1 && /at most 32 ping addresses/.test(e.message)));
   assert.is(r.config.pingNodes.length, 32);
+});
+
+t("respawn: user, program and arguments, in ha.cf order, with their lines", () => {
+  const { config, errors, warnings } = parse(`respawn hacluster /usr/lib/heartbeat/ipfail\n${BASE}respawn  nobody\t/usr/local/bin/watcher -v --interval=5 a,b # comment\nrespawn svc$ /opt/x/bin/run\n`);
+  assert.equal(errors, []);
+  assert.equal(warnings, []);
+  assert.equal(config.respawn, [
+    { user: "hacluster", argv: ["/usr/lib/heartbeat/ipfail"], line: 1 },
+    { user: "nobody", argv: ["/usr/local/bin/watcher", "-v", "--interval=5", "a,b"], line: 5 },
+    { user: "svc$", argv: ["/opt/x/bin/run"], line: 6 },
+  ]);
+  // Whether the user exists or the program is there is not the parser's business.
+  assert.equal(parse(`respawn no-such-user /no/such/program\n${BASE}`).errors, []);
+  assert.equal(parse(BASE).config.respawn, []);
+});
+
+t("env: NAME=VALUE pairs, several per line; the last setting of a name wins", () => {
+  const { config, errors, warnings } = parse(`env FOO=bar\nenv A=1 B= C=x=y\nenv FOO=baz\nenv __proto__=p\n${BASE}`);
+  assert.equal(errors, []);
+  assert.equal(config.env, { FOO: "baz", A: "1", B: "", C: "x=y", ["__proto__"]: "p" });
+  assert.is(Object.getPrototypeOf(config.env), Object.prototype);
+  assert.ok(warnings.some((w) => w.line === 3 && /env: FOO set again \(first at line 1\)/.test(w.message)));
+  assert.equal(parse(BASE).config.env, {});
+  // Values cannot hold '#': it starts a comment, as in Heartbeat.
+  assert.equal(parse(`env X=a#b\n${BASE}`).config.env, { X: "a" });
 });
 
 t("contradictions name the line of the directive at fault", () => {

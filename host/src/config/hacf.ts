@@ -29,6 +29,17 @@ const INITDEAD_ADVISED_MS = 10000;
 export const MAX_PING_ADDRESSES = 32;
 /** A ha.cf larger than this is not a ha.cf. */
 export const MAX_HACF_BYTES = 1 << 20;
+/** A user name as useradd accepts it (letters, digits, _ . -; not starting with - or a digit; a trailing $ for machine accounts). */
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
+/** `env` names: shell identifiers. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Heartbeat hands the rest of a respawn line to /bin/sh (`exec COMMAND`);
+ * lubdub runs the words as argv without a shell. A word with one of these
+ * would mean something else to the shell, so it is refused rather than run
+ * differently.
+ */
+const SHELL_SPECIAL = /['"`$\\;&|<>()*?[]|^~/;
 
 type Ctx = {
   cfg: HaConfig;
@@ -37,6 +48,8 @@ type Ctx = {
   line: number;
   mediaSeen: boolean;
   serialCount: number;
+  /** Line of each env name's first setting. */
+  envAt: Map<string, number>;
 };
 
 function err(c: Ctx, message: string): void {
@@ -301,8 +314,39 @@ const DIRECTIVES: Record<string, Directive> = {
   stonith: refused("fencing is not built yet; a cluster that expects STONITH must not run without it"),
   stonith_host: refused("fencing is not built yet; a cluster that expects STONITH must not run without it"),
   watchdog: refused("the kernel watchdog is not driven yet"),
-  respawn: refused("respawned client processes are not supported"),
-  env: refused("env only applies to respawn clients, which are not supported"),
+  respawn: {
+    arity: "any",
+    apply(c, values, name) {
+      const [user, ...argv] = values;
+      if (user === undefined || argv.length === 0) return err(c, `${name}: needs a user and a program: respawn USER /path/to/program [ARGS...]`);
+      if (!USER_NAME.test(user)) return err(c, `${name}: '${user}' is not a user name`);
+      const program = argv[0]!;
+      if (!program.startsWith("/")) return err(c, `${name}: '${program}' is not an absolute path (Heartbeat runs only full path names)`);
+      const special = argv.find((w) => SHELL_SPECIAL.test(w));
+      if (special !== undefined) {
+        return err(c, `${name}: '${special}' has shell syntax; Heartbeat passes the line to /bin/sh, lubdub runs the words as they are. Put the command in a script and respawn that`);
+      }
+      c.cfg.respawn.push({ user, argv, line: c.line });
+    },
+  },
+  env: {
+    arity: "list",
+    apply(c, values, name) {
+      for (const w of values) {
+        const eq = w.indexOf("=");
+        const key = eq < 0 ? w : w.slice(0, eq);
+        if (eq < 0 || !ENV_NAME.test(key)) {
+          err(c, `${name}: '${w}' is not NAME=VALUE with NAME a shell identifier`);
+          continue;
+        }
+        const first = c.envAt.get(key);
+        if (first !== undefined) warn(c, `${name}: ${key} set again (first at line ${first}); the last one counts`);
+        else c.envAt.set(key, c.line);
+        // An own property even for names like __proto__.
+        Object.defineProperty(c.cfg.env, key, { value: w.slice(eq + 1), enumerable: true, writable: true, configurable: true });
+      }
+    },
+  },
   ucast6: refused("IPv6 media are not supported"),
   mcast6: refused("IPv6 media are not supported"),
   ping6: refused("ping nodes are not supported"),
@@ -335,7 +379,7 @@ function defaults(source: string): HaConfig {
   return {
     source, nodes: [], keepaliveMs: DEFAULT_KEEPALIVE_MS, deadtimeMs: DEFAULT_DEADTIME_MS, warntimeMs: 0, initdeadMs: 0, deadpingMs: 0,
     maxRexmitDelayMs: DEFAULT_MAX_REXMIT_DELAY_MS, udpport: DEFAULT_UDPPORT, baud: DEFAULT_BAUD, media: [], pingNodes: [], autoFailback: "legacy",
-    debug: 0, hbgenmethod: "file", msgfmt: "classic", uuidfrom: "file", setAt: {},
+    debug: 0, hbgenmethod: "file", msgfmt: "classic", uuidfrom: "file", respawn: [], env: {}, setAt: {},
   };
 }
 
@@ -351,7 +395,7 @@ export function defaultInitdead(deadtimeMs: number): number {
  * overridden), which must be in the node list. Never throws.
  */
 export function parseHaCf(text: string, source: string, node: string): ParsedHaCf {
-  const c: Ctx = { cfg: defaults(source), diag: [], source, line: 0, mediaSeen: false, serialCount: 0 };
+  const c: Ctx = { cfg: defaults(source), diag: [], source, line: 0, mediaSeen: false, serialCount: 0, envAt: new Map() };
   if (text.length > MAX_HACF_BYTES) {
     err(c, `file is larger than ${MAX_HACF_BYTES} bytes`);
     return { config: c.cfg, diagnostics: c.diag };

@@ -12,6 +12,20 @@ export type MediumDirective =
   | { kind: "mcast"; iface: string; group: string; port: number; ttl: number; loop: boolean; line: number }
   | { kind: "serial"; device: string; baud: number; line: number };
 
+/**
+ * One `respawn USER /path/to/program [ARGS...]` line: a client process the
+ * agent runs as USER from start to shutdown, restarting it when it exits
+ * (unless it exits with status 100). Whether USER exists and the program can
+ * be executed is a property of the machine, checked when the configuration is
+ * loaded (respawn/check.ts), not by the parser.
+ */
+export interface RespawnDirective {
+  user: string;
+  /** argv[0] is the absolute path of the program. */
+  argv: string[];
+  line: number;
+}
+
 /** A ping pseudo-node: `ping IP` gives one per address (named by it), `ping_group NAME IP...` one named NAME, up while any address answers. */
 export interface PingNodeDirective {
   name: string;
@@ -44,6 +58,13 @@ export interface HaConfig {
   hbgenmethod: "file" | "time";
   msgfmt: "classic" | "netstring";
   uuidfrom: "file" | "nodename";
+  /** `respawn` lines, in ha.cf order (the order clients start; they stop in reverse). */
+  respawn: RespawnDirective[];
+  /**
+   * `env NAME=VALUE` settings, NAME as written. Heartbeat exports each as
+   * HA_NAME (its prefix) to the processes it starts; so do respawn clients here.
+   */
+  env: Record<string, string>;
   /** Directives that were set explicitly, with their line. */
   setAt: Record<string, number>;
 }
