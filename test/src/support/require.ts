@@ -85,3 +85,5 @@ export const HB_DELAY: Requirement = { path: "/etc/ha.d/resource.d/Delay", what:
 /** iputils arping, which the IPaddr/IPaddr2 classes send gratuitous ARP with. */
 export const ARPING: Requirement = { command: "arping", pkg: "iputils-arping" };
 export const TCPDUMP: Requirement = { command: "tcpdump", pkg: "tcpdump" };
+/** iputils ping (ping nodes probe with it). */
+export const PING: Requirement = { command: "ping", pkg: "iputils-ping" };
