@@ -161,6 +161,8 @@ interface MixedStream {
   stream: string;
   /** The whole frames as the deframer must pass them on, in order. */
   frames: string[];
+  /** Where each frame ends in the stream. */
+  ends: number[];
   noiseRuns: number;
   cuts: number;
 }
@@ -169,6 +171,7 @@ interface MixedStream {
 function mixedStream(rng: Rng, sets: FixtureSet[]): MixedStream {
   let stream = "";
   const frames: string[] = [];
+  const ends: number[] = [];
   let noiseRuns = 0;
   let cuts = 0;
   for (const s of sets) {
@@ -186,10 +189,23 @@ function mixedStream(rng: Rng, sets: FixtureSet[]): MixedStream {
       }
       stream += roll === 9 ? crlf(classic) : frame;
       frames.push(frame);
+      ends.push(stream.length);
     }
   }
   stream += noise(rng, 50);
-  return { stream, frames, noiseRuns, cuts };
+  return { stream, frames, ends, noiseRuns, cuts };
+}
+
+/**
+ * The first `about` bytes of a mixed stream, cut back to the end of a whole
+ * frame, and the frames in it. (Cut anywhere, the stream may end right after
+ * a netstring body: the deframer then rightly passes the body on without its
+ * trailer, which is not the frame the stream was built from.)
+ */
+function prefixAtFrameEnd(m: MixedStream, about: number): { stream: string; frames: string[] } {
+  let k = 0;
+  while (k < m.ends.length && m.ends[k]! <= about) k++;
+  return { stream: m.stream.slice(0, k === 0 ? 0 : m.ends[k - 1]), frames: m.frames.slice(0, k) };
 }
 
 function assertFramesInOrder(got: string[], want: string[], what: string): void {
@@ -211,11 +227,53 @@ testWhere(t, "captured traffic with noise and cut-short messages: Lua and Node r
 testWhere(t, "one byte at a time, and the whole stream in one push, give the same frames in Lua", [LUA, FIXTURES], () => {
   const rng = new Rng(seedFromEnv("lua-bytewise"));
   const m = mixedStream(rng, sets.slice(0, 1));
-  const part = m.stream.slice(0, 40000);
-  const bytewise = compareDeframers(part, part.split(""), "byte chunks");
+  const part = prefixAtFrameEnd(m, 40000);
+  const bytewise = compareDeframers(part.stream, part.stream.split(""), "byte chunks");
   const whole = compareDeframers(m.stream, [m.stream], "one chunk");
   assertFramesInOrder(whole.frames, m.frames, `whole stream (seed ${rng.seed})`);
-  assertFramesInOrder(bytewise.frames, m.frames.slice(0, bytewise.frames.length), "byte chunks");
+  assertFramesInOrder(bytewise.frames, part.frames, `byte chunks (seed ${rng.seed})`);
+});
+
+testWhere(t, "a stream that stops between a netstring body and its trailer passes the body on, in Lua too (seed 1085665296)", [LUA], () => {
+  // LUBDUB_SEED=1085665296: the byte-wise test above used to cut its stream at
+  // byte 40000, exactly where a netstring body ended and its trailer began. Both
+  // deframers passed the body on, as end() documents; the test expected the
+  // frame with its trailer. Shrunk: one message, stopped before its trailer.
+  const withTrailer = "###\n11:(0)t=status,%%%\n10:1 9d78d2ea,";
+  const body = withTrailer.slice(0, withTrailer.indexOf("%%%\n") + 4);
+  for (const chunks of [[body], body.split("")]) {
+    const run = compareDeframers(body, chunks, `body without trailer, ${chunks.length} chunks`);
+    assertFramesInOrder(run.frames, [body], "body alone");
+  }
+  // one byte of the trailer more and the message is incomplete, not passed on
+  const cut = withTrailer.slice(0, body.length + 1);
+  assertFramesInOrder(compareDeframers(cut, cut.split(""), "one trailer byte").frames, [], "cut inside the trailer");
+  // the helper the byte-wise test now uses never cuts between a body and its trailer
+  const m: MixedStream = { stream: "xx" + withTrailer + "yy" + withTrailer, frames: [withTrailer, withTrailer], ends: [2 + withTrailer.length, 4 + 2 * withTrailer.length], noiseRuns: 2, cuts: 0 };
+  assert.equal(prefixAtFrameEnd(m, 2 + body.length), { stream: "", frames: [] });
+  assert.equal(prefixAtFrameEnd(m, 4 + withTrailer.length + body.length), { stream: "xx" + withTrailer, frames: [withTrailer] });
+});
+
+/** The deframer's pinned regression streams (protocol/src/portable/deframer.test.ts): the same events in Lua, however cut. */
+const REGRESSION_STREAMS: { stream: string; maxFrame?: number }[] = [
+  { stream: ">>>\nt=a>>\r>\n>>>\nt=status\n<<<\nzz###\n11:(0)t=status,%%%\n10:1 9d78d2ea," },
+  { stream: ">>>\n\r###\n11:(0)t=status,%%%\n10:1 9d78d2ea," },
+  { stream: ">>>\nt=a\n\r\r###\n11:(0)t=status,%%%\n>>>\nt=b\n<<<\n" },
+  { stream: ">>>\nt=a>>>\r\nt=status\r\n<<<\r\n" },
+  { stream: "###\n900:(0)t=>>>\r\nt=status\r\nauth=1 abc\r\n<<<\r\n" },
+  { stream: ">>>\nt=aaaaaaaaaaaaaaaaaaa>>>\n>>>\nt=status\n<<<\n", maxFrame: 20 },
+  { stream: ">>>\nt=a\n<<<\r\r\n", maxFrame: 12 },
+  { stream: ">>>\ndest=alpha\n(1)destuuid=D>>>\r\n>>>\r\nt=status\r\n<<<\r\n", maxFrame: 30 },
+];
+
+testWhere(t, "the deframer's regression streams give the same events in Lua, whole and byte by byte", [LUA], () => {
+  REGRESSION_STREAMS.forEach((r, i) => {
+    const whole = compareDeframers(r.stream, [r.stream], `regression ${i}, one chunk`, r.maxFrame);
+    const bytes = compareDeframers(r.stream, r.stream.split(""), `regression ${i}, byte chunks`, r.maxFrame);
+    // the same events either way (the transcripts differ only in their push lines)
+    const events = (lines: string[]) => lines.filter((l) => l.startsWith("frame ") || l.startsWith("drop ") || l.startsWith("stats "));
+    assert.equal(events(bytes.lines), events(whole.lines), `regression ${i}: byte chunks and one chunk`);
+  });
 });
 
 testWhere(t, "a small frame limit: oversize drops agree", [LUA, FIXTURES], () => {

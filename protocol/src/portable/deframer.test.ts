@@ -22,6 +22,10 @@ function byteChunks(s: string): string[] {
   return s.split("");
 }
 
+function crlf(s: string): string {
+  return s.split("\n").join("\r\n");
+}
+
 t("a classic frame, whole or a byte at a time", () => {
   assert.equal(frames(feedAll(new Deframer(), [CLASSIC])), [CLASSIC]);
   assert.equal(frames(feedAll(new Deframer(), byteChunks(CLASSIC))), [CLASSIC]);
@@ -133,6 +137,120 @@ t("a bad type digit or a field without name= in a netstring is malformed", () =>
     assert.equal(frames(ev), [NETSTRING], bad);
     assert.is(d.stats.malformed, 1, bad);
   }
+});
+
+// ---- regression cases: offsets, markers next to carriage returns, chunking ----
+
+type Ev = [string, number, number];
+
+function summary(events: DeframeEvent[]): Ev[] {
+  return events.map((e): Ev => [e.frame !== null ? "frame" : e.reason!, e.offset, e.bytes]);
+}
+
+/** Raw stream length of the frame event `e` (a classic frame lost its CRs and blank lines). */
+function rawFrameLength(stream: string, e: DeframeEvent): number {
+  if (e.frame!.startsWith("###\n")) return e.bytes;
+  let at = e.offset;
+  for (;;) {
+    const nl = stream.indexOf("\n", at);
+    if (stream.slice(at, nl).split("\r").join("") === "<<<") return nl + 1 - e.offset;
+    at = nl + 1;
+  }
+}
+
+/** Every event begins where the one before ended, and together they cover the stream. */
+function assertTiles(stream: string, events: DeframeEvent[], d: Deframer, label: string): void {
+  let pos = 0;
+  for (const e of events) {
+    assert.is(e.offset, pos, `${label}: event ${JSON.stringify(summary([e])[0])} should begin at ${pos}`);
+    pos += e.frame !== null ? rawFrameLength(stream, e) : e.bytes;
+  }
+  assert.is(pos, stream.length, `${label}: events cover the stream`);
+  const frameBytes = events.reduce((n, e) => n + (e.frame !== null ? rawFrameLength(stream, e) : 0), 0);
+  assert.is(d.stats.droppedBytes + frameBytes, d.stats.bytesIn, `${label}: dropped + frame bytes = bytes in`);
+}
+
+/**
+ * Feeds `stream` whole, a byte at a time and in chunks of 2, 3, 5 and 7
+ * bytes: the events must be the same every time and tile the stream.
+ */
+function everyChunking(stream: string, maxFrame?: number): DeframeEvent[] {
+  const d0 = new Deframer(maxFrame);
+  const whole = feedAll(d0, [stream]);
+  assertTiles(stream, whole, d0, "whole");
+  const cuts: string[][] = [byteChunks(stream)];
+  for (const n of [2, 3, 5, 7]) {
+    const chunks: string[] = [];
+    for (let i = 0; i < stream.length; i += n) chunks.push(stream.slice(i, i + n));
+    cuts.push(chunks);
+  }
+  for (const chunks of cuts) {
+    const d = new Deframer(maxFrame);
+    const ev = feedAll(d, chunks);
+    assert.equal(ev, whole, `chunks of ${chunks[0]!.length}: same events as one push`);
+    assert.equal(d.stats, d0.stats, `chunks of ${chunks[0]!.length}: same stats as one push`);
+  }
+  return whole;
+}
+
+t("a line ending in '>>\\r>' holds no start marker and later offsets stay right", () => {
+  // It used to count as a marker inside the line, found nowhere in the raw
+  // bytes: the deframer stepped back one byte and every later offset was one short.
+  const head = ">>>\nt=a>>\r>\n";
+  const ev = everyChunking(head + CLASSIC + "zz" + NETSTRING);
+  assert.equal(summary(ev), [
+    [DROP_TRUNCATED, 0, head.length],
+    ["frame", head.length, CLASSIC.length],
+    [DROP_NOISE, head.length + CLASSIC.length, 2],
+    ["frame", head.length + CLASSIC.length + 2, NETSTRING.length],
+  ]);
+  // inside a complete frame the line is an ordinary one ("a>>>" once the CR is gone)
+  assert.equal(frames(everyChunking(">>>\nt=a>>\r>\n<<<\n")), [">>>\nt=a>>>\n<<<\n"]);
+});
+
+t("a netstring start after a carriage return at the start of a classic line is found (seed 20)", () => {
+  // Minimal stream of LUBDUB_SEED=20 (lua-mixed): a classic message cut short,
+  // noise ending in "\n\r", then a netstring message, which used to be
+  // swallowed with the line "\r###" as a malformed classic line.
+  const ev = everyChunking(">>>\n\r" + NETSTRING);
+  assert.equal(summary(ev), [[DROP_TRUNCATED, 0, 5], ["frame", 5, NETSTRING.length]]);
+  assert.equal(frames(everyChunking(">>>\nt=a\n\r\r" + NETSTRING + CLASSIC)), [NETSTRING, CLASSIC]);
+  assert.equal(frames(everyChunking(">>>\nt=a\n\r" + crlf(CLASSIC))), [CLASSIC]);
+});
+
+t("a CR-LF start marker ending a line is dropped up to the marker, not one byte into it", () => {
+  const ev = everyChunking(">>>\nt=a>>>\r\n" + crlf(CLASSIC).slice(5));
+  // (it used to report 8 bytes dropped, one into the next frame)
+  assert.equal(summary(ev), [[DROP_TRUNCATED, 0, 7], ["frame", 7, CLASSIC.length]]);
+});
+
+t("a CR-LF start marker inside a netstring field cuts the message short at once", () => {
+  // It used to go unnoticed: the field's claimed length swallowed the classic
+  // message, and at the end of the stream both were dropped as incomplete.
+  const d = new Deframer();
+  const pushed = d.push("###\n900:(0)t=" + crlf(CLASSIC));
+  assert.equal(frames(pushed), [CLASSIC]);
+  assert.equal(summary(everyChunking("###\n900:(0)t=" + crlf(CLASSIC))), [[DROP_TRUNCATED, 0, 13], ["frame", 13, CLASSIC.length]]);
+});
+
+t("whether a line is too long does not depend on how it arrives", () => {
+  // Shrunk from random streams where one push and byte-wise pushes disagreed:
+  // a long line ending in a start marker (truncated vs oversize), and a frame
+  // that fit only once its CRs were gone (passed on vs oversize).
+  const a = everyChunking(">>>\nt=aaaaaaaaaaaaaaaaaaa>>>\n" + CLASSIC, 20);
+  assert.equal(summary(a).slice(0, 2), [[DROP_OVERSIZE, 0, 4], [DROP_NOISE, 4, 21]]);
+  everyChunking(">>>\nt=a\n<<<\r\r\n", 12);
+  everyChunking(">>>\nt=\nrsc_hold=none\nhg=6b0##\n11:(0)t=status,12:(0)st=active,18:###\n", 40);
+  everyChunking(">>>\ndest=alpha\n(1)destuuid=D>>>\r\n" + crlf(CLASSIC), 30);
+  everyChunking(">>>\nt=\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\ra\n<<<\n", 24);
+});
+
+t("drops and noise tile the stream on a mixed bag of damage", () => {
+  const stream = "xx" + CLASSIC.slice(0, 12) + "\n" + NETSTRING.slice(0, 20) + crlf(CLASSIC) + ">>>\nnot a line\n" + NETSTRING +
+    "###\nxx:(0)t=a,%%%\n" + ">>>\nt=a\n\n\r\nb=c\r\n" + CLASSIC.slice(0, 9) + "###\n";
+  const ev = everyChunking(stream);
+  assert.equal(frames(ev), [CLASSIC, NETSTRING]);
+  everyChunking(stream, 40);
 });
 
 t.run();

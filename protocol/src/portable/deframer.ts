@@ -12,6 +12,13 @@
 // returns and blank lines (Heartbeat's tty ignores CR and its reader skips
 // blank lines, so the message is the same).
 //
+// Start markers are the exact bytes ">>>\n", ">>>\r\n" and "###\n", wherever
+// they are looked for (between frames, ending a classic line, inside a
+// netstring field), so a CR never hides or fakes one. Every event says where
+// it begins in the stream; a drop's byte count covers the stream bytes it
+// discards, so drops, noise and frames tile the stream. The events do not
+// depend on how the stream was cut into chunks.
+//
 // Memory: the pending buffer never holds more than `maxFrame` bytes plus one
 // slice of input, whatever the input.
 //
@@ -29,6 +36,9 @@ export const DROP_INCOMPLETE = "incomplete";
 const MAX_TRAILER_BYTES = 160;
 /** The carriage-return variant of the classic start marker (a CR-LF line end). */
 const CLASSIC_START_CRLF = ">>>\r\n";
+/** The start markers without their line end, as they end a line. */
+const NETSTRING_MARK = "###";
+const CLASSIC_MARK = ">>>";
 
 const MODE_HUNT = 0;
 const MODE_CLASSIC = 1;
@@ -96,17 +106,19 @@ function trailerBytesOk(buf: string, from: number, to: number): boolean {
 }
 
 /**
- * Offset of the last `sub` in `s`, or -1: String.prototype.lastIndexOf, which
- * typescript-to-lua does not translate.
+ * Where a start marker ends the raw line `raw` (the bytes before a "\n"): the
+ * offset of the marker in the line, or -1. Markers are matched byte for byte,
+ * exactly as hunt() finds them: `###` (netstring), `>>>` and `>>>\r` (classic,
+ * LF or CR-LF). A carriage return inside a marker (`>>\r>`) makes it no marker.
  */
-function lastIndexOfString(s: string, sub: string): number {
-  let found = -1;
-  let at = s.indexOf(sub);
-  while (at >= 0) {
-    found = at;
-    at = s.indexOf(sub, at + 1);
+function markerAtLineEnd(raw: string): number {
+  const n = raw.length;
+  if (n >= 3) {
+    const last3 = raw.substring(n - 3);
+    if (last3 === NETSTRING_MARK || last3 === CLASSIC_MARK) return n - 3;
   }
-  return found;
+  if (n >= 4 && raw.substring(n - 4) === CLASSIC_MARK + "\r") return n - 4;
+  return -1;
 }
 
 function stripCR(s: string): string {
@@ -166,7 +178,7 @@ export class Deframer {
       this.consume(this.buf.length);
       this.mode = MODE_HUNT;
     } else if (this.mode === MODE_CLASSIC) {
-      this.drop(DROP_INCOMPLETE, this.classicText.length + this.buf.length, this.frameOffset, "stream ended inside a classic message");
+      this.drop(DROP_INCOMPLETE, this.classicSpan(this.buf.length), this.frameOffset, "stream ended inside a classic message");
       this.classicText = "";
       this.consume(this.buf.length);
       this.mode = MODE_HUNT;
@@ -268,13 +280,23 @@ export class Deframer {
     this.consume(markerLen);
   }
 
-  /** Classic frames are taken a line at a time; buf holds the unfinished line. */
+  /** Stream bytes from the start of the classic frame in progress to buf[upTo]. */
+  private classicSpan(upTo: number): number {
+    return this.bufOffset + upTo - this.frameOffset;
+  }
+
+  /**
+   * Classic frames are taken a line at a time; buf holds the unfinished line.
+   * Drops count the stream bytes of the frame (carriage returns and blank
+   * lines included), so drops, noise and frames tile the stream.
+   */
   private classic(): boolean {
     const nl = this.buf.indexOf("\n");
-    if (nl < 0) {
-      if (this.classicText.length + this.buf.length > this.maxFrame) return this.classicOversize();
-      return false;
-    }
+    // The raw length of the line decides "too long" before anything else, so
+    // the outcome is the same whether the line arrives whole or a byte at a time.
+    const rawLength = nl < 0 ? this.buf.length : nl;
+    if (this.classicText.length + rawLength > this.maxFrame) return this.classicOversize();
+    if (nl < 0) return false;
     const rawLine = this.buf.substring(0, nl);
     const line = stripCR(rawLine);
     if (line === "<<<") {
@@ -285,37 +307,26 @@ export class Deframer {
       this.emitFrame(frame, this.frameOffset);
       return true;
     }
-    if (line === ">>>" || rawLine === "###") {
-      // Another message starts before this one ended: the first was cut short.
-      this.drop(DROP_TRUNCATED, this.classicText.length, this.frameOffset, "a new message began before <<<");
+    // A start marker ends the line: another message began before this one
+    // ended, either on a line of its own or right after a line the sender was
+    // cut off in (no value ends in ">>>" or "###"). The first is dropped and
+    // the hunt resumes at the marker itself.
+    const marker = markerAtLineEnd(rawLine);
+    if (marker >= 0) {
+      const ownLine = stripCR(rawLine.substring(0, marker)).length === 0;
+      this.drop(DROP_TRUNCATED, this.classicSpan(marker), this.frameOffset, ownLine ? "a new message began before <<<" : "a new message began inside a line");
       this.classicText = "";
-      if (line === ">>>") {
-        this.startClassic(nl + 1);
-      } else {
-        this.mode = MODE_NETSTRING;
-        this.cursor = NETSTRING_START.length;
-        this.phase = PHASE_FIELDS;
-      }
+      this.consume(marker);
+      this.mode = MODE_HUNT;
       return true;
     }
     if (line.length === 0) {
       this.consume(nl + 1);
       return true;
     }
-    // A line that ends in a start marker: the sender was cut off mid-line and
-    // the next message began right after (no value ends in ">>>" or "###").
-    const tail = line.length > 3 ? line.substring(line.length - 3) : "";
-    if (tail === ">>>" || (tail === "###" && rawLine.charCodeAt(rawLine.length - 1) !== 13)) {
-      this.drop(DROP_TRUNCATED, this.classicText.length + nl - 3, this.frameOffset, "a new message began inside a line");
-      this.classicText = "";
-      // resume the hunt at the marker itself
-      this.consume(tail === ">>>" ? lastIndexOfString(rawLine, ">>>") : nl - 3);
-      this.mode = MODE_HUNT;
-      return true;
-    }
     if (this.classicText.length + line.length + 1 + CLASSIC_END.length > this.maxFrame) return this.classicOversize();
     if (!classicLineOk(line)) {
-      this.drop(DROP_MALFORMED, this.classicText.length + nl + 1, this.frameOffset, "a line inside the message is not name=value");
+      this.drop(DROP_MALFORMED, this.classicSpan(nl + 1), this.frameOffset, "a line inside the message is not name=value");
       this.classicText = "";
       this.consume(nl + 1);
       this.mode = MODE_HUNT;
@@ -327,7 +338,7 @@ export class Deframer {
   }
 
   private classicOversize(): boolean {
-    this.drop(DROP_OVERSIZE, this.classicText.length, this.frameOffset, "message longer than " + this.maxFrame + " bytes");
+    this.drop(DROP_OVERSIZE, this.classicSpan(0), this.frameOffset, "message longer than " + this.maxFrame + " bytes");
     this.classicText = "";
     this.mode = MODE_HUNT;
     // The unfinished line may hide the next start marker: hunt through it.
@@ -348,7 +359,7 @@ export class Deframer {
     return true;
   }
 
-  /** Offset of the first start marker in buf[from, to), or -1. */
+  /** Offset of the first start marker (any of the three hunt() knows) wholly in buf[from, to), or -1. */
   private markerIn(from: number, to: number): number {
     const buf = this.buf;
     let best = -1;
@@ -356,6 +367,8 @@ export class Deframer {
     if (ns >= 0 && ns + 4 <= to) best = ns;
     const cl = buf.indexOf(CLASSIC_START, from);
     if (cl >= 0 && cl + 4 <= to && (best < 0 || cl < best)) best = cl;
+    const crlf = buf.indexOf(CLASSIC_START_CRLF, from);
+    if (crlf >= 0 && crlf + 5 <= to && (best < 0 || crlf < best)) best = crlf;
     return best;
   }
 
