@@ -2,7 +2,7 @@
 // two servers, seen from a client that asks every 10 ms and watches that the
 // IP never answers from two MACs at once.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -17,22 +17,31 @@ const KEEPALIVE_MS = 200;
 const DEADTIME_MS = 2000;
 const AUTHKEYS = "auth 1\n1 sha1 failover-test-key\n";
 
-function configure(f: FailoverLab, agent: AgentProc, peerHost: number, mode: "on" | "off" | "legacy"): void {
+interface Extra {
+  /** More haresources lines. */
+  haresources?: string;
+  /** lubdub.cf text. */
+  lubdubCf?: string;
+}
+
+function configure(f: FailoverLab, agent: AgentProc, peerHost: number, mode: "on" | "off" | "legacy", extra: Extra): void {
   writeHaDir(agent.configDir, {
     hacf: ["keepalive 200ms", "warntime 1", "deadtime 2", "initdead 10", `ucast lub0 ${f.lab.host(peerHost).address}`, "node alpha bravo", `auto_failback ${mode}`].join("\n"),
     authkeys: AUTHKEYS,
-    haresources: `alpha ${VIP}/24/lub0 httpd\n`,
+    haresources: `alpha ${VIP}/24/lub0 httpd\n${extra.haresources ?? ""}`,
   });
+  if (extra.lubdubCf) writeFileSync(join(agent.configDir, "lubdub.cf"), extra.lubdubCf);
+  agent.privateResourceState = true;
 }
 
-async function cluster(mode: "on" | "off" | "legacy", body: (f: FailoverLab, alpha: AgentProc, bravo: AgentProc) => Promise<void>): Promise<void> {
+async function cluster(mode: "on" | "off" | "legacy", body: (f: FailoverLab, alpha: AgentProc, bravo: AgentProc) => Promise<void>, extra: Extra = {}): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), `lubdub-failover-${mode}-`));
   const f = new FailoverLab(base);
   const alpha = new AgentProc("alpha", join(base, "alpha"), f.lab, 1);
   const bravo = new AgentProc("bravo", join(base, "bravo"), f.lab, 2);
   try {
-    configure(f, alpha, 2, mode);
-    configure(f, bravo, 1, mode);
+    configure(f, alpha, 2, mode, extra);
+    configure(f, bravo, 1, mode, extra);
     f.startClient();
     alpha.start();
     bravo.start();
@@ -123,6 +132,9 @@ testWhere(t, "standby and takeover move the group both ways; SIGTERM hands over 
     alpha.signal("SIGTERM");
     const servedAt = await f.waitServedBy("bravo", DEADTIME_MS, before);
     console.log(`  SIGTERM: bravo answered ${servedAt - before} ms after alpha was told to stop`);
+    if (process.env.LUBDUB_TRACE) {
+      for (const a of [alpha, bravo]) console.log(a.records.filter((r) => Date.parse(r.time as string) >= before - 50).map((r) => `${a.node} ${String(r.time).slice(17, 23)} ${r.event}: ${r.msg}`).join("\n"));
+    }
     assert.is(await alpha.stop(), 0);
     assert.is(bravo.records.find((r) => r.event === "node.dead" && r.node === "alpha" && Date.parse(r.time as string) < servedAt), undefined, "bravo waited for deadtime");
   }),
@@ -134,6 +146,55 @@ testWhere(t, "legacy: the primary always gets its group back", [...REQS], () =>
     await reviveAlpha(f, alpha);
     await f.waitServedBy("alpha", 30000, Date.now());
   }),
+);
+
+const OCF_IP = "192.0.2.102";
+
+testWhere(t, "real OCF agents from resource-agents (IPaddr2, Dummy) in a group fail over", [...REQS, { path: "/usr/lib/ocf/resource.d/heartbeat/Dummy", what: "resource-agents" }], () =>
+  cluster(
+    "on",
+    async (f, alpha, bravo) => {
+      const onHost = (h: number) => f.lab.execSync(h, ["ip", "-o", "-4", "addr", "show", "dev", "lub0"]).includes(` ${OCF_IP}/`);
+      await bravo.event("rsc.acquired", { keys: `ocf:heartbeat:IPaddr2::ip=${OCF_IP}::cidr_netmask=24::nic=lub0` }, 30000);
+      assert.ok(onHost(2) && !onHost(1));
+      const before = Date.now();
+      bravo.signal("SIGTERM");
+      await alpha.event("rsc.acquired", { keys: `ocf:heartbeat:IPaddr2::ip=${OCF_IP}::cidr_netmask=24::nic=lub0` }, 10000);
+      console.log(`  OCF group moved to alpha ${Date.now() - before} ms after bravo's SIGTERM`);
+      assert.ok(onHost(1) && !onHost(2));
+      const g = alpha.status().resources.groups.find((x: { key: string }) => x.key.startsWith("ocf:"));
+      assert.is(g.holder, "alpha");
+      assert.is(alpha.records.find((r) => r.event === "rsc.action-failed"), undefined);
+    },
+    { haresources: `bravo ocf:heartbeat:IPaddr2::ip=${OCF_IP}::cidr_netmask=24::nic=lub0 ocf:heartbeat:Dummy\n` },
+  ),
+);
+
+testWhere(t, "monitoring: a killed service is restarted here, and after 2 restarts the group moves", [...REQS], () =>
+  cluster(
+    "on",
+    async (f, alpha, bravo) => {
+      const killService = () => {
+        const pid = Number(readFileSync(join(f.base, "httpd-alpha.pid"), "utf8").trim());
+        process.kill(pid, "SIGKILL");
+        return Date.now();
+      };
+      for (let i = 1; i <= 2; i++) {
+        const mark = alpha.records.length;
+        const at = killService();
+        await alpha.event("rsc.monitor-restarted", {}, 15000, mark);
+        await f.waitServedBy("alpha", 10000, at);
+      }
+      const at = killService();
+      await alpha.event("rsc.monitor-giving-up", {}, 15000);
+      await f.waitServedBy("bravo", 15000, at);
+      // auto_failback is on, but alpha declines the group it just gave up.
+      await sleep(5000);
+      assert.ok(f.probes.slice(-20).every((p) => p.ok && p.node === "bravo"));
+      assert.is(bravo.status().resources.groups[0].holder, "bravo");
+    },
+    { lubdubCf: "monitor * interval=1s timeout=5s restarts=2 window=5min\n" },
+  ),
 );
 
 t.run();

@@ -57,8 +57,19 @@ export class AgentProc {
     return join(this.base, "run");
   }
 
+  /**
+   * Gives the agent (and the resource agents it runs) a /run/resource-agents
+   * of its own: OCF agents keep their state there, and two test nodes on one
+   * machine must not see each other's. Only inside a lab namespace, where
+   * `ip netns exec` already gave the process a mount namespace of its own.
+   */
+  privateResourceState = false;
+
   start(): void {
-    const argv = [process.execPath, LUBDUBD, "--config-dir", this.configDir, "--state-dir", this.stateDir, "--run-dir", this.runDir, "--node-name", this.node];
+    let argv = [process.execPath, LUBDUBD, "--config-dir", this.configDir, "--state-dir", this.stateDir, "--run-dir", this.runDir, "--node-name", this.node];
+    if (this.privateResourceState && this.lab) {
+      argv = ["sh", "-c", 'mkdir -p /run/resource-agents && mount -t tmpfs lubdub-rsc /run/resource-agents && exec "$@"', "sh", ...argv];
+    }
     this.exitCode = null;
     const child = this.lab ? this.lab.exec(this.host, argv) : spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;

@@ -9,7 +9,7 @@
 // in that namespace, so nothing is installed in the machine's /etc/init.d.
 
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./paths.js";
 import { NetnsLab } from "./netns.js";
@@ -35,7 +35,8 @@ function initScript(node: string, runDir: string): string {
 # Short-Description: lubdub test HTTP service on the floating IP
 ### END INIT INFO
 PIDFILE=${pid}
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# Alive and not a zombie waiting for its new parent to reap it.
+running() { [ -f "$PIDFILE" ] && p=$(cat "$PIDFILE") && [ -r /proc/$p/status ] && ! grep -q '^State:[[:space:]]*Z' /proc/$p/status; }
 case "$1" in
   start)
     running && exit 0
@@ -77,6 +78,7 @@ export class FailoverLab {
   readonly macsSeen = new Set<string>();
 
   constructor(readonly base: string) {
+    sweepStaleEtcNetns();
     this.lab = NetnsLab.create({ hosts: 3, topology: "bridge" });
     for (const i of [1, 2]) {
       const ns = this.lab.host(i).ns;
@@ -167,6 +169,30 @@ export class FailoverLab {
     }
     this.lab.cleanup();
     for (const e of this.etcDirs) rmSync(e, { recursive: true, force: true });
+  }
+}
+
+/** /etc/netns entries of test processes that died before cleaning up (their namespaces are gone too). */
+function sweepStaleEtcNetns(): void {
+  let names: string[];
+  try {
+    names = readdirSync("/etc/netns");
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^lubdub-t-(\d+)-/.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive || pid === process.pid) {
+      if (pid !== process.pid) rmSync(join("/etc/netns", n), { recursive: true, force: true });
+    }
   }
 }
 
