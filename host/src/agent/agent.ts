@@ -16,6 +16,10 @@ import type { AutoFailback, GroupInfo } from "../failover/failover.js";
 import type { GroupActions } from "../failover/group-actions.js";
 import { NO_FENCING, ResourceShell, type FenceHook } from "./resources.js";
 import type { LubdubCf } from "../config/lubdub-cf.js";
+import { PingShell } from "./ping-shell.js";
+import type { PingNodeSpec } from "../ping/ping-core.js";
+import { Supervisor } from "../respawn/supervisor.js";
+import type { RespawnDirective } from "../config/types.js";
 import { nextGeneration, nodeUuid } from "./state-dir.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -41,6 +45,10 @@ export interface AgentOptions {
   onDeliver?: (e: Extract<Effect, { kind: "deliver" }>) => void;
   /** haresources groups and how to run them; without it the agent only does membership. */
   resources?: { groups: GroupInfo[]; mode: AutoFailback; actions: GroupActions; fence?: FenceHook; shutdownLimitMs: number; lubdub?: LubdubCf };
+  /** ha.cf ping / ping_group nodes (ipfail behaviour when resources are managed). */
+  ping?: { nodes: PingNodeSpec[]; deadpingMs: number };
+  /** ha.cf respawn clients and env values; started once communication is up. */
+  respawn?: { clients: RespawnDirective[]; env: Record<string, string> };
 }
 
 /**
@@ -84,6 +92,8 @@ export class Agent {
   private readonly started = performance.now();
   private stopping = false;
   private shell: ResourceShell | null = null;
+  private ping: PingShell | null = null;
+  private respawn: Supervisor | null = null;
   private readonly loadavg = new LoadavgReader();
 
   constructor(private readonly o: AgentOptions) {}
@@ -112,6 +122,15 @@ export class Agent {
       // Nothing of ours may still run from an earlier life when we join.
       await this.shell.cleanSlate();
     }
+    if (o.ping && o.ping.nodes.length > 0 && o.nodes.length === 2) {
+      const peer = o.nodes.find((n) => n !== o.node)!;
+      this.ping = new PingShell({
+        node: o.node, peer, nodes: o.ping.nodes, deadpingMs: o.ping.deadpingMs, intervalMs: o.keepaliveMs, log: o.log, now: () => this.now(),
+        send: (body) => this.send(body),
+        giveUp: () => this.shell?.standby("all"),
+        reschedule: () => this.stopping || this.schedule(),
+      });
+    }
     for (const m of o.media) {
       try {
         await m.open(
@@ -127,6 +146,7 @@ export class Agent {
     this.control = await serveControl(controlSocketPath(o.runDir), (req) => this.handleControl(req), (e) => logEvent(o.log, "warn", "control.error", e.message));
     this.apply(this.core.start(this.now()));
     this.shell?.startMonitoring();
+    this.ping?.start();
     this.schedule();
   }
 
@@ -141,6 +161,8 @@ export class Agent {
       membership: this.core.snapshot(),
       media: this.o.media.map((m) => ({ kind: m.kind, link: m.linkName, ...m.stats })),
       ...(this.shell ? { resources: this.shell.snapshot() } : {}),
+      ...(this.ping ? { ping: this.ping.snapshot() } : {}),
+      ...(this.respawn ? { respawn: this.respawn.snapshot() } : {}),
     };
   }
 
@@ -170,12 +192,19 @@ export class Agent {
         case "deliver":
           this.o.onDeliver?.(e);
           this.shell?.message(e.from, e.message.body);
+          if (e.message.body.t === "lubdub-ping") this.ping?.peerReport(e.message.body);
           break;
         case "peer-status":
           this.shell?.peerStatus(e.status);
+          this.ping?.peerStatus(e.status);
           break;
         case "local-active":
           this.shell?.localActive(this.core.snapshot().peers.some((p) => p.heard && p.status !== "dead"));
+          // Heartbeat starts its respawn clients once communication is up.
+          if (this.o.respawn && this.o.respawn.clients.length > 0 && !this.respawn) {
+            this.respawn = new Supervisor({ clients: this.o.respawn.clients, env: this.o.respawn.env, log: this.o.log });
+            this.respawn.start();
+          }
           break;
         case "link-status":
           break; // logged through their events; resources will act on them
@@ -186,12 +215,14 @@ export class Agent {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    const due = Math.min(this.core.nextWakeup(), this.shell?.nextWakeup() ?? Infinity);
+    const due = Math.min(this.core.nextWakeup(), this.shell?.nextWakeup() ?? Infinity, this.ping?.nextWakeup() ?? Infinity);
     const wait = Math.max(0, Math.min(MAX_SLEEP_MS, due - this.now()));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.apply(this.core.tick(this.now()));
       this.shell?.tick();
+      this.ping?.tick();
+      if (this.ping && this.shell) this.ping.holding(this.shell.snapshot().iHold !== "none");
     }, Math.ceil(wait));
   }
 
@@ -203,6 +234,8 @@ export class Agent {
       await this.shell.shutdown(this.o.resources.shutdownLimitMs);
       await new Promise((r) => setTimeout(r, Math.min(2 * this.o.keepaliveMs, 2000)));
     }
+    await this.respawn?.stop();
+    await this.ping?.stop();
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.control?.close();

@@ -9,6 +9,7 @@ import { authkeysModeProblem, parseAuthkeys, type Authkeys, type Diagnostic } fr
 import { MAX_HACF_BYTES, parseHaCf } from "./hacf.js";
 import type { HaConfig } from "./types.js";
 import { loadHaresources, type ResourceGroup } from "../resources/haresources.js";
+import { respawnProblems } from "../respawn/check.js";
 import { LUBDUB_CF, parseLubdubCf, type LubdubCf } from "./lubdub-cf.js";
 
 export const DEFAULT_CONFIG_DIR = "/etc/ha.d";
@@ -83,6 +84,8 @@ export function loadConfigDir(configDir: string, node: string): LoadedConfig {
   }
   let groups: ResourceGroup[] = [];
   if (config) {
+    // Heartbeat refuses to start with an unknown respawn user or a program it cannot run.
+    diagnostics.push(...respawnProblems(config));
     const hares = loadHaresources({ configDir, nodes: config.nodes });
     diagnostics.push(...hares.diagnostics);
     groups = hares.groups;

@@ -24,11 +24,18 @@ function result(stdout: string, code: number, stderr = ""): ClStatusResult {
   return { stdout, stderr, code };
 }
 
+function pingNode(s: AgentStatus, node: string): { status: string } | null {
+  const n = s.ping?.nodes.find((x) => x.name === node);
+  // A ping node that has not answered yet is not "ping"; Heartbeat shows it dead.
+  return n ? { status: n.status === "ping" ? "ping" : "dead" } : null;
+}
+
 function nodeStatus(s: AgentStatus, node: string): string | null {
   const m = s.membership;
   if (node === m.node) return m.status;
   const p = m.peers.find((x) => x.name === node);
-  return p ? p.status : null;
+  if (p) return p.status;
+  return pingNode(s, node)?.status ?? null;
 }
 
 function links(s: AgentStatus, node: string): { link: string; up: boolean }[] | null {
@@ -54,9 +61,11 @@ export function clStatus(sub: string, argv: string[], status: AgentStatus | null
   const m = status.membership;
   switch (sub) {
     case "listnodes": {
-      const all = [m.node, ...m.peers.map((p) => p.name)];
-      const onlyPing = argv.includes("-p") && !argv.includes("-n");
-      const names = onlyPing ? [] : all;
+      const normal = [m.node, ...m.peers.map((p) => p.name)];
+      const ping = status.ping?.nodes.map((n) => n.name) ?? [];
+      const wantPing = argv.includes("-p");
+      const wantNormal = argv.includes("-n");
+      const names = wantPing && !wantNormal ? ping : wantNormal && !wantPing ? normal : [...normal, ...ping];
       return result((human ? "The nodes are as follow:\n" : "") + names.map((n) => `${n}\n`).join(""), CL_OK);
     }
     case "nodestatus": {
@@ -71,7 +80,8 @@ export function clStatus(sub: string, argv: string[], status: AgentStatus | null
       if (args.length < 1) return result("", CL_PARAMETER_ERROR, "No enough parameter.\n");
       const node = args[0]!;
       if (nodeStatus(status, node) === null) return result("", CL_PARAMETER_ERROR, "Error. May be due to incorrect node name\n");
-      return result(human ? `The node ${node}'s type: normal\n` : "normal\n", CL_OK);
+      const type = pingNode(status, node) && !m.peers.some((p) => p.name === node) && node !== m.node ? "ping" : "normal";
+      return result(human ? `The node ${node}'s type: ${type}\n` : `${type}\n`, CL_OK);
     }
     case "nodeweight":
     case "nodesite": {
@@ -96,6 +106,7 @@ export function clStatus(sub: string, argv: string[], status: AgentStatus | null
       return result(human ? `The node ${node}'s heartbeat link ${link} is ${word}\n` : `${word}\n`, found.up ? CL_OK : CL_NORMAL_FAIL);
     }
     case "rscstatus":
+      if (status.resources) resources = status.resources.groups.some((g) => g.transition) || status.resources.standby ? "transition" : status.resources.iHold;
       return result(human ? `This node is holding ${resources} resources.\n` : `${resources}\n`, CL_OK);
     case "hbparameter": {
       const i = argv.indexOf("-p");

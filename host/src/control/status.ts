@@ -3,6 +3,7 @@
 
 import type { MembershipSnapshot } from "../membership/membership.js";
 import type { FailoverSnapshot } from "../failover/failover.js";
+import type { PingSnapshot } from "../ping/ping-core.js";
 
 export interface MediumReport {
   kind: string;
@@ -27,6 +28,10 @@ export interface AgentStatus {
   media: MediumReport[];
   /** Resource groups: who holds each, since when (wall clock, ISO 8601). */
   resources?: FailoverSnapshot & { sinceWall: Record<string, string> };
+  /** Ping nodes (ha.cf ping / ping_group). */
+  ping?: PingSnapshot;
+  /** Respawned clients. */
+  respawn?: unknown;
 }
 
 /** Requests the control socket understands, one JSON object per line. */

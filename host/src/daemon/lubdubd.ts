@@ -53,6 +53,8 @@ async function run(o: DaemonOptions): Promise<number> {
       shutdownLimitMs: SHUTDOWN_LIMIT_MS,
       lubdub: loaded.lubdub,
     },
+    ping: { nodes: cfg.pingNodes.map((n) => ({ name: n.name, addresses: n.addresses })), deadpingMs: cfg.deadpingMs },
+    respawn: { clients: cfg.respawn, env: cfg.env },
   });
   logEvent(log, "info", "node.starting", `lubdubd starting as ${node} (${media.length} media, keepalive ${cfg.keepaliveMs} ms, deadtime ${cfg.deadtimeMs} ms)`, { configDir: o.configDir });
   try {

@@ -88,6 +88,11 @@ export function encodeBody(body: Body): Message {
       s("t", body.t);
       s("st", "dead");
       break;
+    case "lubdub-ping":
+      s("t", body.t);
+      s("count", String(body.count));
+      s("total", String(body.total));
+      break;
   }
   return m;
 }

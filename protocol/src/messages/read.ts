@@ -132,6 +132,8 @@ function readBody(msg: Message, type: string): Body {
       return { t: "stonith", node: nodeName(msg, "node"), result: oneOf<StonithResult>(msg, "result", STONITH_RESULTS) };
     case "shutdone":
       return { t: "shutdone" };
+    case "lubdub-ping":
+      return { t: "lubdub-ping", count: dec(msg, "count"), total: dec(msg, "total") };
     default:
       throw new Bad({ code: "unknown-type", field: "t", detail: `unknown message type '${type}'` });
   }

@@ -17,6 +17,12 @@ export const T_IP_REQUEST = "ip-request";
 export const T_IP_REQUEST_RESP = "ip-request-resp";
 export const T_STONITH = "stonith";
 export const T_SHUTDONE = "shutdone";
+/**
+ * lubdub's own: how many ping nodes the sender reaches (ipfail's question).
+ * A stock Heartbeat passes unknown types to its API clients, so it is harmless
+ * to one; it is only sent when ping nodes are configured.
+ */
+export const T_LUBDUB_PING = "lubdub-ping";
 
 /** Non-sequenced types carry no seq and no ld, are never stored or retransmitted. */
 export function isNonSequenced(type: string): boolean {
@@ -64,7 +70,8 @@ export type Body =
   | { t: "ip-request"; ipaddr: string }
   | { t: "ip-request-resp"; dest: string; ipaddr: string; weown: boolean; ok: string }
   | { t: "stonith"; node: string; result: StonithResult }
-  | { t: "shutdone" };
+  | { t: "shutdone" }
+  | { t: "lubdub-ping"; count: number; total: number };
 
 export type MessageType = Body["t"];
 
