@@ -22,11 +22,13 @@ interface Extra {
   haresources?: string;
   /** lubdub.cf text. */
   lubdubCf?: string;
+  /** More ha.cf lines. */
+  hacf?: string[];
 }
 
 function configure(f: FailoverLab, agent: AgentProc, peerHost: number, mode: "on" | "off" | "legacy", extra: Extra): void {
   writeHaDir(agent.configDir, {
-    hacf: ["keepalive 200ms", "warntime 1", "deadtime 2", "initdead 10", `ucast lub0 ${f.lab.host(peerHost).address}`, "node alpha bravo", `auto_failback ${mode}`].join("\n"),
+    hacf: ["keepalive 200ms", "warntime 1", "deadtime 2", "initdead 10", `ucast lub0 ${f.lab.host(peerHost).address}`, "node alpha bravo", `auto_failback ${mode}`, ...(extra.hacf ?? [])].join("\n"),
     authkeys: AUTHKEYS,
     haresources: `alpha ${VIP}/24/lub0 httpd\n${extra.haresources ?? ""}`,
   });
@@ -194,6 +196,32 @@ testWhere(t, "monitoring: a killed service is restarted here, and after 2 restar
       assert.is(bravo.status().resources.groups[0].holder, "bravo");
     },
     { lubdubCf: "monitor * interval=1s timeout=5s restarts=2 window=5min\n" },
+  ),
+);
+
+testWhere(t, "ping node (ipfail): the holder that loses the ping node while its peer still reaches it hands the group over", [...REQS, { command: "nft", pkg: "nftables" }], () =>
+  cluster(
+    "off",
+    async (f, alpha, bravo) => {
+      const client = f.lab.host(3).address;
+      await alpha.event("ping.up", {}, 20000);
+      await bravo.event("ping.up", {}, 20000);
+      await alpha.event("rsc.stable", {}, 20000);
+      await sleep(1000);
+      // alpha can no longer reach the ping node (the client's host); bravo still can.
+      f.lab.execSync(1, ["nft", "add", "table", "inet", "lubdub_ipfail"]);
+      f.lab.execSync(1, ["nft", "add", "chain", "inet", "lubdub_ipfail", "out", "{ type filter hook output priority 0 ; }"]);
+      f.lab.execSync(1, ["nft", "add", "rule", "inet", "lubdub_ipfail", "out", "ip", "daddr", client, "icmp", "type", "echo-request", "drop"]);
+      const cut = Date.now();
+      await alpha.event("ping.dead", {}, 10000);
+      const served = await f.waitServedBy("bravo", 40000, cut);
+      console.log(`  ipfail: bravo serves ${served - cut} ms after alpha lost the ping node (deadping 2 s + hysteresis)`);
+      assert.ok(served - cut >= 10000, "handed over before the hysteresis elapsed");
+      assert.equal(alpha.cli(["cl-status", "nodetype", client]).out, "ping\n");
+      assert.equal(alpha.cli(["cl-status", "listnodes", "-p"]).out, `${client}\n`);
+      assert.equal(bravo.cli(["cl-status", "nodestatus", client]), { code: 0, out: "ping\n" });
+    },
+    { hacf: [`ping ${"192.0.2.3"}`] },
   ),
 );
 

@@ -2,12 +2,13 @@
 // lubdub check gives the same verdict and exit codes.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { LUBDUB, LUBDUBD, writeHaDir } from "./support/agent-proc.js";
+import { AgentProc, LUBDUB, LUBDUBD, writeHaDir } from "./support/agent-proc.js";
+import { testWhere } from "./support/require.js";
 
 const t = suite("lubdubd configuration");
 const dir = mkdtempSync(join(tmpdir(), "lubdub-cfg-"));
@@ -81,6 +82,30 @@ t("a good config passes check and describes itself", () => {
   assert.match(c.stdout, "nodes: alpha, bravo");
   assert.match(c.stdout, "medium: ucast eth0 → 192.0.2.2:694");
   assert.match(c.stdout, "signing with key 1 (md5)");
+});
+
+testWhere(t, "respawn: a client starts as its user once communication is up and stops with the agent", ["root"], async () => {
+  const d = join(dir, "respawn");
+  const a = new AgentProc("alpha", d, null, 1);
+  writeHaDir(a.configDir, {
+    hacf: "keepalive 200ms\ndeadtime 1\ninitdead 1\nucast lo 127.0.0.1\nudpport 6994\nnode alpha bravo\nauto_failback on\nrespawn nobody /bin/sleep 1000\nenv GREETING=hello\n",
+    authkeys: "auth 1\n1 crc\n",
+  });
+  a.start();
+  try {
+    await a.event("respawn.started", {}, 15000);
+    const st = a.status();
+    const client = st.respawn.clients ? st.respawn.clients[0] : st.respawn[0];
+    const pid = client.pid as number;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const nobody = spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim();
+    assert.match(status, new RegExp(`\\nUid:\\s+${nobody}\\s`));
+    assert.match(readFileSync(`/proc/${pid}/environ`, "latin1"), "HA_GREETING=hello");
+    assert.is(await a.stop(), 0);
+    assert.not.ok(existsSync(`/proc/${pid}/status`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8")), "the client outlived the agent");
+  } finally {
+    await a.kill9();
+  }
 });
 
 t.after(() => rmSync(dir, { recursive: true, force: true }));
