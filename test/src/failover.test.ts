@@ -87,6 +87,10 @@ testWhere(t, "auto_failback on: hard failure moves the VIP within deadtime + 1 s
     const bravoMac = f.mac(2);
     await sleep(300);
     assert.ok(f.garpsFrom(bravoMac).length > 0, `no gratuitous ARP from bravo (${bravoMac}) seen by the client:\n${f.arpLines.slice(-10).join("\n")}`);
+    // lubdub.cf set IPaddr's announcements to 3 at 100 ms: exactly 3 unsolicited requests.
+    await sleep(1000);
+    const requests = f.garpsFrom(bravoMac).filter((l) => /Request who-has 192\.0\.2\.100 (\(ff:ff:ff:ff:ff:ff\) )?tell 192\.0\.2\.100/.test(l));
+    assert.is(requests.length, 3, requests.join("\n"));
     assert.equal(bravo.cli(["cl-status", "nodestatus", "alpha"]).out, "dead\n");
     await reviveAlpha(f, alpha);
     const back = Date.now();
@@ -96,7 +100,7 @@ testWhere(t, "auto_failback on: hard failure moves the VIP within deadtime + 1 s
     assert.ok(last.every((p) => p.ok && p.node === "alpha"), JSON.stringify(last.slice(-3)));
     const st = alpha.status();
     assert.is(st.resources.groups[0].holder, "alpha");
-  }),
+  }, { lubdubCf: "arp IPaddr count=3 interval=100ms\n" }),
 );
 
 testWhere(t, "auto_failback off: the service stays on the backup when the primary returns", [...REQS], () =>

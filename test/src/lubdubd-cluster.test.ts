@@ -3,7 +3,7 @@
 // report every link, survive the loss of one medium, declare a killed peer
 // dead after deadtime, and recognise it by its new generation when it returns.
 
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -26,6 +26,15 @@ function hacf(media: string[]): string {
   return ["keepalive 500ms", "warntime 2", "deadtime 4", "initdead 8", "udpport 694", "baud 19200", ...media, "node alpha bravo", "auto_failback on"].join("\n");
 }
 const AUTHKEYS = "auth 3\n3 sha1 correct horse battery staple\n";
+
+/** A resource.d script that only remembers whether it runs (in its config dir). */
+function writeNoopScript(configDir: string): void {
+  mkdirSync(join(configDir, "resource.d"), { recursive: true });
+  const state = join(configDir, "noop.state");
+  const path = join(configDir, "resource.d", "noop");
+  writeFileSync(path, `#!/bin/sh\neval last=\\\${$#}\ncase "$last" in\n  start) echo "$*" >> ${state};;\n  stop) rm -f ${state};;\n  status) if [ -f ${state} ]; then echo running; else echo stopped; fi;;\nesac\nexit 0\n`);
+  chmodSync(path, 0o755);
+}
 
 function generationFile(a: AgentProc): number {
   return Number(readFileSync(join(a.stateDir, "generation"), "utf8").trim());
@@ -121,12 +130,18 @@ testWhere(t, "serial only: two agents over a pty pair, no network at all", [SOCA
   const alpha = new AgentProc("alpha", join(base, "alpha"), null, 1);
   const bravo = new AgentProc("bravo", join(base, "bravo"), null, 2);
   try {
-    writeHaDir(alpha.configDir, { hacf: hacf([`serial ${pty.a}`]), authkeys: "auth 1\n1 md5 serial-key\n" });
-    writeHaDir(bravo.configDir, { hacf: hacf([`serial ${pty.b}`]), authkeys: "auth 1\n1 md5 serial-key\n" });
+    // Different haresources on purpose: each side must report the mismatch.
+    writeHaDir(alpha.configDir, { hacf: hacf([`serial ${pty.a}`]), authkeys: "auth 1\n1 md5 serial-key\n", haresources: "alpha noop\n" });
+    writeHaDir(bravo.configDir, { hacf: hacf([`serial ${pty.b}`]), authkeys: "auth 1\n1 md5 serial-key\n", haresources: "alpha noop\nbravo noop::second\n" });
+    for (const a of [alpha, bravo]) writeNoopScript(a.configDir);
     alpha.start();
     bravo.start();
     await alpha.event("node.status", { node: "bravo", status: "active" });
     await bravo.event("node.status", { node: "alpha", status: "active" });
+    const mismatch = await alpha.event("config.haresources-mismatch", { node: "bravo" }, 15000);
+    assert.ok(mismatch.level >= 55);
+    await bravo.event("config.haresources-mismatch", { node: "alpha" }, 15000);
+    assert.match(alpha.cli(["status"]).out, "WARNING: haresources differs from bravo's");
     assert.equal(bravo.cli(["cl-status", "listhblinks", "alpha"]).out.trim(), pty.b);
     assert.equal(bravo.cli(["cl-status", "hblinkstatus", "alpha", pty.b]).out, "up\n");
     // Keep running a few deadtimes: nobody is declared dead on a quiet serial line.

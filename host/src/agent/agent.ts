@@ -47,6 +47,8 @@ export interface AgentOptions {
   resources?: { groups: GroupInfo[]; mode: AutoFailback; actions: GroupActions; fence?: FenceHook; shutdownLimitMs: number; lubdub?: LubdubCf };
   /** ha.cf ping / ping_group nodes (ipfail behaviour when resources are managed). */
   ping?: { nodes: PingNodeSpec[]; deadpingMs: number };
+  /** Digest of this node's haresources, compared with a lubdub peer's. */
+  haresourcesDigest?: { digest: string; groups: number };
   /** ha.cf respawn clients and env values; started once communication is up. */
   respawn?: { clients: RespawnDirective[]; env: Record<string, string> };
 }
@@ -94,6 +96,7 @@ export class Agent {
   private shell: ResourceShell | null = null;
   private ping: PingShell | null = null;
   private respawn: Supervisor | null = null;
+  private haresourcesMismatch: string | null = null;
   private readonly loadavg = new LoadavgReader();
 
   constructor(private readonly o: AgentOptions) {}
@@ -162,6 +165,7 @@ export class Agent {
       media: this.o.media.map((m) => ({ kind: m.kind, link: m.linkName, ...m.stats })),
       ...(this.shell ? { resources: this.shell.snapshot() } : {}),
       ...(this.ping ? { ping: this.ping.snapshot() } : {}),
+      ...(this.haresourcesMismatch ? { warnings: [`haresources differs from ${this.haresourcesMismatch}'s`] } : {}),
       ...(this.respawn ? { respawn: this.respawn.snapshot() } : {}),
     };
   }
@@ -193,13 +197,17 @@ export class Agent {
           this.o.onDeliver?.(e);
           this.shell?.message(e.from, e.message.body);
           if (e.message.body.t === "lubdub-ping") this.ping?.peerReport(e.message.body);
+          if (e.message.body.t === "lubdub-haresources") this.compareHaresources(e.from, e.message.body.digest, e.message.body.groups);
           break;
         case "peer-status":
           this.shell?.peerStatus(e.status);
           this.ping?.peerStatus(e.status);
+          // A peer that (re)started has not seen our digest yet.
+          if (e.status === "init" && this.o.haresourcesDigest && this.core.snapshot().status === "active") this.send({ t: "lubdub-haresources", ...this.o.haresourcesDigest });
           break;
         case "local-active":
           this.shell?.localActive(this.core.snapshot().peers.some((p) => p.heard && p.status !== "dead"));
+          if (this.o.haresourcesDigest) this.send({ t: "lubdub-haresources", ...this.o.haresourcesDigest });
           // Heartbeat starts its respawn clients once communication is up.
           if (this.o.respawn && this.o.respawn.clients.length > 0 && !this.respawn) {
             this.respawn = new Supervisor({ clients: this.o.respawn.clients, env: this.o.respawn.env, log: this.o.log });
@@ -211,6 +219,18 @@ export class Agent {
       }
     }
     if (!this.stopping) this.schedule();
+  }
+
+  /** Both nodes must run the same haresources; a difference is reported loudly (and shown in status). */
+  private compareHaresources(peer: string, digest: string, groups: number): void {
+    const mine = this.o.haresourcesDigest;
+    if (!mine) return;
+    this.haresourcesMismatch = digest === mine.digest ? null : peer;
+    if (digest === mine.digest) {
+      logEvent(this.o.log, "info", "config.haresources-match", `${peer}'s haresources is the same as ours (${groups} groups)`, { node: peer });
+    } else {
+      logEvent(this.o.log, "crit", "config.haresources-mismatch", `${peer}'s haresources differs from ours (${groups} groups there, ${mine.groups} here): failover may start the wrong resources; make both files the same`, { node: peer, peerDigest: digest, digest: mine.digest });
+    }
   }
 
   private schedule(): void {

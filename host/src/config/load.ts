@@ -90,7 +90,7 @@ export function loadConfigDir(configDir: string, node: string): LoadedConfig {
     diagnostics.push(...hares.diagnostics);
     groups = hares.groups;
   }
-  let lubdub: LubdubCf = { monitors: [] };
+  let lubdub: LubdubCf = { monitors: [], arp: [] };
   const cfPath = join(configDir, LUBDUB_CF);
   if (existsSync(cfPath)) {
     const text = readSmall(cfPath, 64 * 1024, diagnostics);

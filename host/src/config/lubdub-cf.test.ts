@@ -13,7 +13,21 @@ t("monitor lines with defaults, options and the * line", () => {
   assert.is(monitorFor(r.config, "192.0.2.200")!.restarts, 3);
 });
 
+t("arp lines set the gratuitous ARP of the IP classes", () => {
+  const r = parseLubdubCf("arp IPaddr2 count=3 interval=100ms refresh_after=30s refresh_count=2\narp IPaddr count=0\n", "lubdub.cf", KEYS);
+  assert.equal(r.diagnostics, []);
+  assert.equal(r.config.arp, [
+    { className: "IPaddr2", count: 3, intervalMs: 100, refreshAfterMs: 30000, refreshCount: 2, line: 1 },
+    { className: "IPaddr", count: 0, line: 2 },
+  ]);
+});
+
 const BAD: Array<[string, RegExp]> = [
+  ["arp IPv6addr count=1", /which class/],
+  ["arp IPaddr2 count=1000", /count='1000'/],
+  ["arp IPaddr2 interval=1h", /interval='1h'/],
+  ["arp IPaddr2 speed=fast", /unknown option 'speed=fast'/],
+  ["arp IPaddr2 count=1\narp IPaddr2 count=2", /already set at line 1/],
   ["watch 192.0.2.100 interval=1s", /unknown directive 'watch'/],
   ["monitor", /which group/],
   ["monitor 203.0.113.9 interval=10s", /no group '203\.0\.113\.9'/],

@@ -5,6 +5,8 @@
 //   # restart the web group locally up to 3 times in 10 minutes, then fail it over
 //   monitor 192.0.2.100 interval=10s timeout=30s restarts=3 window=10min
 //   monitor * interval=30s            # every group
+//   # gratuitous ARP after an IP takeover (IPaddr or IPaddr2; defaults as Heartbeat's agents)
+//   arp IPaddr2 count=5 interval=200ms refresh_after=10s refresh_count=2
 //
 // Times take Heartbeat's forms (10, 10s, 500ms) plus "min" and "h".
 
@@ -30,8 +32,24 @@ export interface MonitorSpec {
   line: number;
 }
 
+/** Gratuitous ARP settings for one built-in IP class; unset fields keep the class defaults. */
+export interface ArpSpec {
+  className: "IPaddr" | "IPaddr2";
+  count?: number;
+  intervalMs?: number;
+  refreshAfterMs?: number;
+  refreshCount?: number;
+  line: number;
+}
+
+/** Bounds for arp options (the announcer checks them too). */
+const MAX_ARP_COUNT = 100;
+const MAX_ARP_INTERVAL_MS = 10_000;
+const MAX_ARP_REFRESH_AFTER_MS = 3_600_000;
+
 export interface LubdubCf {
   monitors: MonitorSpec[];
+  arp: ArpSpec[];
 }
 
 function duration(text: string): number | null {
@@ -47,17 +65,46 @@ function duration(text: string): number | null {
 export function parseLubdubCf(text: string, source: string, groupKeys: string[]): { config: LubdubCf; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const monitors: MonitorSpec[] = [];
-  const err = (line: number, message: string) => diagnostics.push({ severity: "error", source, line, message });
+  const arp: ArpSpec[] = [];
+  const err = (line: number, message: string): void => {
+    diagnostics.push({ severity: "error", source, line, message });
+  };
   if (text.length > MAX_LUBDUB_CF_BYTES) {
     err(0, `larger than ${MAX_LUBDUB_CF_BYTES} bytes`);
-    return { config: { monitors }, diagnostics };
+    return { config: { monitors, arp }, diagnostics };
   }
+  const parseArp = (cls: string | undefined, opts: string[], line: number): void => {
+    if (cls !== "IPaddr" && cls !== "IPaddr2") return err(line, `arp: which class? (IPaddr or IPaddr2, got '${cls ?? ""}')`);
+    const dup = arp.find((a) => a.className === cls);
+    if (dup) return err(line, `arp: ${cls} already set at line ${dup.line}`);
+    const spec: ArpSpec = { className: cls, line };
+    for (const o of opts) {
+      const eq = o.indexOf("=");
+      const name = eq > 0 ? o.slice(0, eq) : o;
+      const value = eq > 0 ? o.slice(eq + 1) : "";
+      if (name === "count" || name === "refresh_count") {
+        if (!/^[0-9]{1,3}$/.test(value) || Number(value) > MAX_ARP_COUNT) return err(line, `arp: ${name}='${value}' is not a number 0-${MAX_ARP_COUNT}`);
+        if (name === "count") spec.count = Number(value);
+        else spec.refreshCount = Number(value);
+      } else if (name === "interval" || name === "refresh_after") {
+        const ms = duration(value);
+        const max = name === "interval" ? MAX_ARP_INTERVAL_MS : MAX_ARP_REFRESH_AFTER_MS;
+        if (ms === null || ms < 1 || ms > max) return err(line, `arp: ${name}='${value}' is not a duration up to ${max} ms`);
+        if (name === "interval") spec.intervalMs = ms;
+        else spec.refreshAfterMs = ms;
+      } else {
+        return err(line, `arp: unknown option '${o}' (count=, interval=, refresh_after=, refresh_count=)`);
+      }
+    }
+    arp.push(spec);
+  };
   text.split("\n").forEach((raw, i) => {
     const line = i + 1;
     const words = raw.replace(/#.*/, "").trim().split(/\s+/).filter(Boolean);
     if (words.length === 0) return;
     const [directive, key, ...opts] = words;
-    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor)`);
+    if (directive === "arp") return parseArp(key, opts, line);
+    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor, arp)`);
     if (!key) return err(line, "monitor: which group? (a haresources group key, or *)");
     if (key !== "*" && !groupKeys.includes(key)) return err(line, `monitor: no group '${key}' in haresources (keys: ${groupKeys.join(", ") || "none"})`);
     const spec: MonitorSpec = { key, intervalMs: 0, timeoutMs: MONITOR_DEFAULT_TIMEOUT_MS, restarts: MONITOR_DEFAULT_RESTARTS, windowMs: MONITOR_DEFAULT_WINDOW_MS, line };
@@ -84,7 +131,7 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
     if (dup) return err(line, `monitor: '${key}' already has a monitor at line ${dup.line}`);
     monitors.push(spec);
   });
-  return { config: { monitors }, diagnostics };
+  return { config: { monitors, arp }, diagnostics };
 }
 
 /** The monitor for one group: its own line, else the "*" line, else none. */

@@ -30,6 +30,8 @@ export interface AgentStatus {
   resources?: FailoverSnapshot & { sinceWall: Record<string, string> };
   /** Ping nodes (ha.cf ping / ping_group). */
   ping?: PingSnapshot;
+  /** Problems an operator must see (configuration differing between the nodes…). */
+  warnings?: string[];
   /** Respawned clients. */
   respawn?: unknown;
 }

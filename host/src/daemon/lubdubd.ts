@@ -11,6 +11,10 @@ import { createLogger, logEvent } from "../agent/log.js";
 import { logDestination } from "../agent/log-targets.js";
 import { mediaFromConfig } from "./media-from-config.js";
 import { heartbeatScriptEnv } from "../resources/script-env.js";
+import { haresourcesDigest } from "../resources/haresources.js";
+import { registerResourceClass } from "../resources/classes.js";
+import { createIpaddrClass } from "../resources/class-ipaddr.js";
+import { createIpaddr2Class } from "../resources/class-ipaddr2.js";
 import { haresourcesActions } from "../agent/haresources-actions.js";
 import { parseDaemonArgs, type DaemonOptions } from "./options.js";
 
@@ -30,6 +34,16 @@ async function run(o: DaemonOptions): Promise<number> {
   }
   const cfg = loaded.config;
   const hares = { groups: loaded.groups };
+  // lubdub.cf's arp lines replace the built-in IP classes' gratuitous ARP settings.
+  for (const a of loaded.lubdub.arp) {
+    const opts = {
+      ...(a.count !== undefined ? { arpCount: a.count } : {}),
+      ...(a.intervalMs !== undefined ? { arpIntervalMs: a.intervalMs } : {}),
+      ...(a.refreshAfterMs !== undefined ? { arpRefreshAfterMs: a.refreshAfterMs } : {}),
+      ...(a.refreshCount !== undefined ? { arpRefreshCount: a.refreshCount } : {}),
+    };
+    registerResourceClass(a.className === "IPaddr" ? createIpaddrClass(opts) : createIpaddr2Class(opts));
+  }
   // The node as ha.cf spells it: peers see this name in every message.
   const node = cfg.nodes.find((n) => n.toLowerCase() === requested.toLowerCase()) ?? requested;
   const targets = { stdout: o.stdoutLog, debug: cfg.debug > 0 } as Parameters<typeof logDestination>[0];
@@ -55,6 +69,7 @@ async function run(o: DaemonOptions): Promise<number> {
     },
     ping: { nodes: cfg.pingNodes.map((n) => ({ name: n.name, addresses: n.addresses })), deadpingMs: cfg.deadpingMs },
     respawn: { clients: cfg.respawn, env: cfg.env },
+    haresourcesDigest: { digest: haresourcesDigest(loaded.groups), groups: loaded.groups.length },
   });
   logEvent(log, "info", "node.starting", `lubdubd starting as ${node} (${media.length} media, keepalive ${cfg.keepaliveMs} ms, deadtime ${cfg.deadtimeMs} ms)`, { configDir: o.configDir });
   try {

@@ -88,6 +88,11 @@ export function encodeBody(body: Body): Message {
       s("t", body.t);
       s("st", "dead");
       break;
+    case "lubdub-haresources":
+      s("t", body.t);
+      s("digest", body.digest);
+      s("groups", String(body.groups));
+      break;
     case "lubdub-ping":
       s("t", body.t);
       s("count", String(body.count));

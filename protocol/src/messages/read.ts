@@ -132,6 +132,8 @@ function readBody(msg: Message, type: string): Body {
       return { t: "stonith", node: nodeName(msg, "node"), result: oneOf<StonithResult>(msg, "result", STONITH_RESULTS) };
     case "shutdone":
       return { t: "shutdone" };
+    case "lubdub-haresources":
+      return { t: "lubdub-haresources", digest: need(msg, "digest"), groups: dec(msg, "groups") };
     case "lubdub-ping":
       return { t: "lubdub-ping", count: dec(msg, "count"), total: dec(msg, "total") };
     default:

@@ -23,6 +23,8 @@ export const T_SHUTDONE = "shutdone";
  * to one; it is only sent when ping nodes are configured.
  */
 export const T_LUBDUB_PING = "lubdub-ping";
+/** lubdub's own: a digest of the sender's haresources, so two nodes can see that theirs differ. */
+export const T_LUBDUB_HARESOURCES = "lubdub-haresources";
 
 /** Non-sequenced types carry no seq and no ld, are never stored or retransmitted. */
 export function isNonSequenced(type: string): boolean {
@@ -71,7 +73,8 @@ export type Body =
   | { t: "ip-request-resp"; dest: string; ipaddr: string; weown: boolean; ok: string }
   | { t: "stonith"; node: string; result: StonithResult }
   | { t: "shutdone" }
-  | { t: "lubdub-ping"; count: number; total: number };
+  | { t: "lubdub-ping"; count: number; total: number }
+  | { t: "lubdub-haresources"; digest: string; groups: number };
 
 export type MessageType = Body["t"];
 

@@ -41,6 +41,7 @@ export function formatStatus(s: AgentStatus): string {
       lines.push(`  ${g.key.padEnd(24)} owner ${g.owner.padEnd(12)} ${where.padEnd(22)} since ${r.sinceWall[g.key] ?? "?"}`);
     }
   }
+  for (const w of s.warnings ?? []) lines.push("", `WARNING: ${w}`);
   lines.push("", "Media:");
   for (const md of s.media) {
     lines.push(`  ${md.kind.padEnd(6)} ${md.link.padEnd(20)} sent ${md.sent}, received ${md.received}, send errors ${md.sendErrors}, dropped ${md.droppedFrames} frames / ${md.droppedBytes} bytes${md.note ? ` (${md.note})` : ""}`);
