@@ -43,6 +43,26 @@ for (const [name, hacf, re] of BAD) {
   });
 }
 
+const BAD_HARESOURCES: Array<[string, string, RegExp]> = [
+  ["unknown node", "alpha 192.0.2.10\ncharlie 192.0.2.20\n", /haresources:2: error: .*charlie/],
+  ["resource that resolves nowhere", "alpha 192.0.2.10 no-such-script-anywhere\n", /haresources:1: error: .*no-such-script-anywhere/],
+  ["bad IP shorthand", "alpha 192.0.2.300/24\n", /haresources:1: error: /],
+  ["ocf without an agent", "alpha ocf:heartbeat\n", /haresources:1: error: /],
+];
+
+for (const [name, text, re] of BAD_HARESOURCES) {
+  t(`haresources refused: ${name}`, () => {
+    const d = join(dir, `hr-${name.replace(/\W+/g, "-")}`);
+    writeHaDir(d, { hacf: GOOD, authkeys: "auth 1\n1 crc\n", haresources: text });
+    const r = daemon(d);
+    assert.is(r.status, 65, r.stderr);
+    assert.match(r.stderr, re);
+    const c = check(d);
+    assert.is(c.status, 65);
+    assert.match(c.stdout, re);
+  });
+}
+
 t("authkeys readable by others is refused with that reason", () => {
   const d = join(dir, "authkeys-0644");
   writeHaDir(d, { hacf: GOOD, authkeys: "auth 1\n1 sha1 key\n" });
