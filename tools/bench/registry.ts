@@ -3,5 +3,6 @@
 
 import type { Benchmark } from "./harness.js";
 import { codecBenchmark } from "./codec.js";
+import { failoverBenchmark } from "./failover.js";
 
-export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, failoverBenchmark];
