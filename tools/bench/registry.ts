@@ -2,7 +2,8 @@
 // tools/bench/ exporting a `Benchmark` (see harness.ts), listed here.
 
 import type { Benchmark } from "./harness.js";
+import { agentBenchmark } from "./agent.js";
 import { codecBenchmark } from "./codec.js";
 import { failoverBenchmark } from "./failover.js";
 
-export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, failoverBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, agentBenchmark, failoverBenchmark];
