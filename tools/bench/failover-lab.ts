@@ -19,51 +19,14 @@
 //
 // Needs root and iproute2.
 
-import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BENCH_IFACE, BENCH_NET, cleanUpAtExit, ETC_NETNS, etcNetnsNames, namespaceNames, NETNS_PREFIX, releaseAtExit, run, sweepDeadLabs } from "./netns.js";
 
-export const LAB_PREFIX = `lubdub-b-${process.pid}-`;
-export const LAB_NET = "192.0.2";
-/** The interface name every host sees for its link. */
-export const LAB_IFACE = "lub0";
-const ETC_NETNS = "/etc/netns";
-
-function run(args: string[], allowFail = false): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", timeout: 10_000 });
-  if (r.status !== 0 && !allowFail) {
-    throw new Error(`${args.join(" ")} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || "").trim()}`);
-  }
-  return r.stdout ?? "";
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
-/** Namespaces and /etc/netns entries named `lubdub-b-<pid>-` whose bench process is gone. */
-function sweepDeadLabs(): void {
-  for (const line of run(["ip", "netns", "list"], true).split("\n")) {
-    const name = line.split(" ")[0]!;
-    const m = /^lubdub-b-(\d+)-/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) run(["ip", "netns", "delete", name], true);
-  }
-  let names: string[] = [];
-  try {
-    names = readdirSync(ETC_NETNS);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const m = /^lubdub-b-(\d+)-/.exec(n);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(ETC_NETNS, n), { recursive: true, force: true });
-  }
-}
+export const LAB_PREFIX = NETNS_PREFIX;
+export const LAB_NET = BENCH_NET;
+export const LAB_IFACE = BENCH_IFACE;
 
 export interface FailoverHost {
   /** 1 and 2 are the servers, 3 the client. */
@@ -71,23 +34,6 @@ export interface FailoverHost {
   ns: string;
   iface: string;
   address: string;
-}
-
-const live = new Set<FailoverBenchLab>();
-let hooked = false;
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const l of live) l.cleanup();
-  });
-  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    process.on(sig, () => {
-      for (const l of live) l.cleanup();
-      process.exit(code);
-    });
-  }
 }
 
 let labCount = 0;
@@ -109,8 +55,7 @@ export class FailoverBenchLab {
   static create(): FailoverBenchLab {
     sweepDeadLabs();
     const lab = new FailoverBenchLab(`f${labCount++}`);
-    live.add(lab);
-    hookExit();
+    cleanUpAtExit(lab);
     try {
       lab.build();
     } catch (e) {
@@ -211,7 +156,7 @@ export class FailoverBenchLab {
   cleanup(): void {
     if (this.cleaned) return;
     this.cleaned = true;
-    live.delete(this);
+    releaseAtExit(this);
     for (const [pid, child] of this.children) {
       if (child.exitCode === null && child.signalCode === null) {
         try {
@@ -231,15 +176,5 @@ export class FailoverBenchLab {
 /** This process's lab namespaces and /etc/netns entries still present (for checks that cleanup worked). */
 export function leftoverFailoverLab(pid = process.pid): string[] {
   const prefix = `lubdub-b-${pid}-`;
-  const ns = run(["ip", "netns", "list"], true)
-    .split("\n")
-    .map((l) => l.split(" ")[0]!)
-    .filter((n) => n.startsWith(prefix));
-  let etc: string[] = [];
-  try {
-    etc = readdirSync(ETC_NETNS).filter((n) => n.startsWith(prefix)).map((n) => join(ETC_NETNS, n));
-  } catch {
-    // no /etc/netns at all
-  }
-  return [...ns, ...etc];
+  return [...namespaceNames().filter((n) => n.startsWith(prefix)), ...etcNetnsNames().filter((n) => n.startsWith(prefix)).map((n) => join(ETC_NETNS, n))];
 }

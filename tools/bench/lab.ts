@@ -15,22 +15,13 @@
 import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { BENCH_IFACE, BENCH_NET, cleanUpAtExit, namespaceNames, NETNS_PREFIX, releaseAtExit, run, sweepDeadLabs } from "./netns.js";
 
-/** The same `lubdub-b-<pid>-` prefix as the failover bench lab, so each sweeps the other's leftovers; `agent` in the name keeps them apart. */
-export const BENCH_NETNS_PREFIX = `lubdub-b-${process.pid}-`;
-export const BENCH_NET = "192.0.2";
-/** The interface name both hosts see for their link. */
-export const BENCH_IFACE = "lub0";
+/** The shared `lubdub-b-<pid>-` prefix, so each bench lab sweeps the other's leftovers; `agent` in the name keeps them apart. */
+export const BENCH_NETNS_PREFIX = NETNS_PREFIX;
+export { BENCH_IFACE, BENCH_NET };
 /** How long socat gets to create both pty links. */
 const PTY_READY_TIMEOUT_MS = 5000;
-
-function run(args: string[], allowFail = false): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", timeout: 10_000 });
-  if (r.status !== 0 && !allowFail) {
-    throw new Error(`${args.join(" ")} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || "").trim()}`);
-  }
-  return r.stdout ?? "";
-}
 
 /** Why this machine cannot run a bench lab (not root, no namespaces, no socat), or null. */
 export function labMissing(): string | null {
@@ -45,43 +36,12 @@ export function labMissing(): string | null {
   return null;
 }
 
-/** Deletes `lubdub-b-<pid>-` namespaces whose bench process is gone. */
-function sweepDeadLabs(): void {
-  for (const line of run(["ip", "netns", "list"], true).split("\n")) {
-    const name = line.split(" ")[0]!;
-    const m = /^lubdub-b-(\d+)-/.exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") run(["ip", "netns", "delete", name], true);
-    }
-  }
-}
-
 export interface BenchHost {
   ns: string;
   iface: string;
   address: string;
   /** This host's end of the serial cable. */
   tty: string;
-}
-
-const live = new Set<BenchLab>();
-let hooked = false;
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const l of live) l.cleanup();
-  });
-  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    process.on(sig, () => {
-      for (const l of live) l.cleanup();
-      process.exit(code);
-    });
-  }
 }
 
 let labCount = 0;
@@ -102,8 +62,7 @@ export class BenchLab {
   static async create(dir: string): Promise<BenchLab> {
     sweepDeadLabs();
     const lab = new BenchLab(dir, `${labCount++}`);
-    live.add(lab);
-    hookExit();
+    cleanUpAtExit(lab);
     try {
       lab.buildNetwork();
       await lab.openPty();
@@ -166,7 +125,7 @@ export class BenchLab {
   cleanup(): void {
     if (this.cleaned) return;
     this.cleaned = true;
-    live.delete(this);
+    releaseAtExit(this);
     const all = [...this.children.values(), ...(this.socat ? [this.socat] : [])];
     for (const child of all) {
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
@@ -184,8 +143,5 @@ export class BenchLab {
 
 /** This process's bench namespaces still present (for checks that cleanup worked). */
 export function leftoverBenchNamespaces(): string[] {
-  return run(["ip", "netns", "list"], true)
-    .split("\n")
-    .map((l) => l.split(" ")[0]!)
-    .filter((n) => n.startsWith(BENCH_NETNS_PREFIX));
+  return namespaceNames().filter((n) => n.startsWith(BENCH_NETNS_PREFIX));
 }
