@@ -12,20 +12,13 @@ import { AGENT_DEFAULT_SECONDS, AgentReport, LUBDUBD, windowSeconds } from "./ag
 import { DEFAULT_ROUNDS, DEFAULT_SECONDS, parseArgs } from "./harness.js";
 import { labMissing } from "./lab.js";
 import { BENCHMARKS } from "./registry.js";
+import { testWhere } from "./test-where.js";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 
 const t = suite("agent benchmark");
 const RUN_JS = resolve(fileURLToPath(import.meta.url), "../run.js");
 
-/** Registers `fn`, or a skip with the reason printed (as test/src/support/require.ts testWhere does). */
-function testWhere(name: string, why: () => string | null, fn: () => void | Promise<void>): void {
-  const reason = why();
-  if (reason) {
-    console.log(`SKIP ${name}: ${reason}`);
-    t.skip(name, fn);
-  } else t(name, fn);
-}
 
 t("the dispatcher lists agent; without --seconds the window is five minutes", () => {
   assert.ok(BENCHMARKS.some((b) => b.name === "agent"));
@@ -40,7 +33,7 @@ t("the dispatcher lists agent; without --seconds the window is five minutes", ()
   assert.is(plain.options.rounds, DEFAULT_ROUNDS);
 });
 
-testWhere("a 5-second run: positive CPU and RSS of the node process, both media busy, no deaths, nothing left", () => labMissing() ?? (existsSync(LUBDUBD) ? null : "lubdubd is not built (npx tsc -b)"), () => {
+testWhere(t, "a 5-second run: positive CPU and RSS of the node process, both media busy, no deaths, nothing left", () => labMissing() ?? (existsSync(LUBDUBD) ? null : "lubdubd is not built (npx tsc -b)"), () => {
   const r = spawnSync(process.execPath, [RUN_JS, "agent", "--seconds", "5", "--settle", "1", "--json"], { encoding: "utf8", timeout: 120_000 });
   assert.is(r.status, 0, `exit ${r.status ?? r.signal}; stderr: ${r.stderr}`);
   const report = JSON.parse(r.stdout) as AgentReport;

@@ -19,10 +19,10 @@
 //
 // Needs root and iproute2.
 
-import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
+import { type ChildProcess, type SpawnOptions } from "node:child_process";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BENCH_IFACE, BENCH_NET, cleanUpAtExit, ETC_NETNS, etcNetnsNames, namespaceNames, NETNS_PREFIX, releaseAtExit, run, sweepDeadLabs } from "./netns.js";
+import { BENCH_IFACE, BENCH_NET, cleanUpAtExit, execIn, ETC_NETNS, etcNetnsNames, namespaceNames, NETNS_PREFIX, releaseAtExit, run, sweepDeadLabs } from "./netns.js";
 
 export const LAB_PREFIX = NETNS_PREFIX;
 export const LAB_NET = BENCH_NET;
@@ -143,13 +143,7 @@ export class FailoverBenchLab {
   /** Runs a command in host i's namespace; `ip netns exec` execs it in place, so the PID becomes the command's own. */
   exec(i: number, argv: string[], options: SpawnOptions = {}): ChildProcess {
     if (this.cleaned) throw new Error("lab already cleaned up");
-    const child = spawn("ip", ["netns", "exec", this.host(i).ns, ...argv], { stdio: ["ignore", "pipe", "pipe"], ...options });
-    if (child.pid !== undefined) {
-      const pid = child.pid;
-      this.children.set(pid, child);
-      child.once("exit", () => this.children.delete(pid));
-    }
-    return child;
+    return execIn(this.host(i).ns, argv, options, this.children);
   }
 
   /** Kills (by PID) what this lab started or what runs in its namespaces, deletes what it made. Safe to call twice. */

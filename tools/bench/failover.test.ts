@@ -14,18 +14,11 @@ import { DEFAULT_RUNS, failoverMissing, type FailoverReport, LUBDUBD, parseFailo
 import { leftoverFailoverLab } from "./failover-lab.js";
 import { parseArgs } from "./harness.js";
 import { BENCHMARKS } from "./registry.js";
+import { testWhere } from "./test-where.js";
 
 const t = suite("failover benchmark");
 const RUN_JS = resolve(fileURLToPath(import.meta.url), "../run.js");
 
-/** Registers `fn`, or a skip with the reason printed (as test/src/support/require.ts testWhere does). */
-function testWhere(name: string, why: () => string | null, fn: () => void | Promise<void>): void {
-  const reason = why();
-  if (reason) {
-    console.log(`SKIP ${name}: ${reason}`);
-    t.skip(name, fn);
-  } else t(name, fn);
-}
 
 t("the dispatcher lists failover; its options parse", () => {
   assert.ok(BENCHMARKS.some((b) => b.name === "failover"));
@@ -49,7 +42,7 @@ t("the dispatcher lists failover; its options parse", () => {
   assert.throws(() => parseFailoverArgs(["--bogus"]), /unknown/);
 });
 
-testWhere("one run at 100/500: the backup serves, all three intervals positive, nothing left", () => failoverMissing() ?? (existsSync(LUBDUBD) ? null : "lubdubd is not built (npx tsc -b)"), () => {
+testWhere(t, "one run at 100/500: the backup serves, all three intervals positive, nothing left", () => failoverMissing() ?? (existsSync(LUBDUBD) ? null : "lubdubd is not built (npx tsc -b)"), () => {
   const r = spawnSync(process.execPath, [RUN_JS, "failover", "--runs", "1", "--profile", "100/500", "--json"], { encoding: "utf8", timeout: 180_000 });
   assert.is(r.status, 0, `exit ${r.status ?? r.signal}; stderr: ${r.stderr.slice(-2000)}`);
   const report = JSON.parse(r.stdout) as FailoverReport;

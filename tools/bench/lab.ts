@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { BENCH_IFACE, BENCH_NET, cleanUpAtExit, namespaceNames, NETNS_PREFIX, releaseAtExit, run, sweepDeadLabs } from "./netns.js";
+import { BENCH_IFACE, BENCH_NET, cleanUpAtExit, execIn, namespaceNames, NETNS_PREFIX, releaseAtExit, run, sweepDeadLabs } from "./netns.js";
 
 /** The shared `lubdub-b-<pid>-` prefix, so each bench lab sweeps the other's leftovers; `agent` in the name keeps them apart. */
 export const BENCH_NETNS_PREFIX = NETNS_PREFIX;
@@ -112,13 +112,7 @@ export class BenchLab {
    */
   exec(i: 0 | 1, argv: string[], options: SpawnOptions = {}): ChildProcess {
     if (this.cleaned) throw new Error("lab already cleaned up");
-    const child = spawn("ip", ["netns", "exec", this.hosts[i].ns, ...argv], { stdio: ["ignore", "pipe", "pipe"], ...options });
-    if (child.pid !== undefined) {
-      const pid = child.pid;
-      this.children.set(pid, child);
-      child.once("exit", () => this.children.delete(pid));
-    }
-    return child;
+    return execIn(this.hosts[i].ns, argv, options, this.children);
   }
 
   /** Kills (by PID) what this lab started and deletes what it made. Safe to call twice. */

@@ -4,7 +4,7 @@
 // exit. Namespaces are named `lubdub-b-<pid>-…` so that any bench process can
 // tell which leftovers belong to a process that is gone.
 
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
@@ -91,4 +91,19 @@ export function cleanUpAtExit(lab: Cleanable): void {
 /** The lab cleaned itself up: nothing left to do at exit. */
 export function releaseAtExit(lab: Cleanable): void {
   live.delete(lab);
+}
+
+/**
+ * Runs a command in namespace `ns` and remembers it in `children` until it
+ * exits, so the lab can kill it by PID. `ip netns exec` execs the command in
+ * place, so the child's PID becomes the command's own.
+ */
+export function execIn(ns: string, argv: string[], options: SpawnOptions, children: Map<number, ChildProcess>): ChildProcess {
+  const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", "pipe", "pipe"], ...options });
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    children.set(pid, child);
+    child.once("exit", () => children.delete(pid));
+  }
+  return child;
 }
