@@ -15,6 +15,7 @@ import { parseHaCf } from "../../host/dist/config/hacf.js";
 import { CLIENT_PATH, groupAlive, respawnProblems, Supervisor, type SupervisorOptions } from "../../host/dist/respawn/index.js";
 import { HEARTBEAT, UNSHARE, testWhere, type Requirement } from "./support/require.js";
 import { STOCK_HEARTBEAT, stockHeartbeatVerdict } from "./support/stock-heartbeat.js";
+import { STOCK_PRIVATE_NODE_SH } from "./support/stock-node.js";
 
 const t = suite("respawn");
 
@@ -369,16 +370,14 @@ function runStockHeartbeat(hacf: string, ms: number): Promise<void> {
   writeFileSync(join(etc, "haresources"), "");
   const sh = `
     set -u
-    hostname alpha; ip link set lo up
-    mount --bind "$1" /etc/ha.d
-    mount -t tmpfs tmpfs /run; mkdir -p /run/heartbeat /run/lock
-    mount -t tmpfs tmpfs /var/lib/heartbeat
+    ip link set lo up
+    ${STOCK_PRIVATE_NODE_SH}
     ${STOCK_HEARTBEAT} >/dev/null 2>&1
-    sleep "$2"
+    sleep "$3"
   `;
   return new Promise((done) => {
     // PID 1 of the namespace exiting ends heartbeat and every client it started.
-    const child = spawn("unshare", ["--mount", "--uts", "--net", "--pid", "--mount-proc", "--fork", "sh", "-c", sh, "sh", etc, String(ms / 1000)], { stdio: "ignore" });
+    const child = spawn("unshare", ["--mount", "--uts", "--net", "--pid", "--mount-proc", "--fork", "sh", "-c", sh, "sh", "alpha", etc, String(ms / 1000)], { stdio: "ignore" });
     child.on("close", () => {
       rmSync(dir, { recursive: true, force: true });
       done();

@@ -8,8 +8,9 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { STOCK_HEARTBEAT_BIN, STOCK_PRIVATE_NODE_SH } from "./stock-node.js";
 
-export const STOCK_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
+export const STOCK_HEARTBEAT = STOCK_HEARTBEAT_BIN;
 /** A stock start that has not decided within this long is reported as undecided. */
 const VERDICT_TIMEOUT_MS = 20000;
 
@@ -40,10 +41,8 @@ export function stockHeartbeatVerdict(c: StockConfig): Promise<StockVerdict> {
   // logged a verdict, then leave (PID 1 exiting ends all of heartbeat's processes).
   const script = `
     set -u
-    hostname "$1"; ip link set lo up
-    mount --bind "$2" /etc/ha.d
-    mount -t tmpfs tmpfs /run; mkdir -p /run/heartbeat /run/lock
-    mount -t tmpfs tmpfs /var/lib/heartbeat
+    ip link set lo up
+    ${STOCK_PRIVATE_NODE_SH}
     ${STOCK_HEARTBEAT} >"$3/stdout" 2>&1
     for i in $(seq 1 40); do
       grep -q -E "Configuration validated|not started" "$3/log" 2>/dev/null && break

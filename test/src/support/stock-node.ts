@@ -10,6 +10,18 @@ import type { ChildProcess } from "node:child_process";
 import type { NetnsLab } from "./netns.js";
 
 export const STOCK_HEARTBEAT_BIN = "/usr/libexec/heartbeat/heartbeat";
+/**
+ * Shell lines that give a stock heartbeat (inside fresh mount and UTS
+ * namespaces) the node name "$1", "$2" as /etc/ha.d, and a private /run and
+ * /var/lib/heartbeat, so two of them never share state.
+ */
+export const STOCK_PRIVATE_NODE_SH = `
+  hostname "$1"
+  mount --bind "$2" /etc/ha.d
+  mount -t tmpfs tmpfs /run; mkdir -p /run/heartbeat /run/lock
+  mount -t tmpfs tmpfs /var/lib/heartbeat
+`;
+
 /** The package's configuration directory, whose scripts a stock node needs. */
 const STOCK_HA_D = "/etc/ha.d";
 
@@ -45,10 +57,7 @@ export class StockNode {
   start(): void {
     const script = `
       set -u
-      hostname "$1"
-      mount --bind "$2" /etc/ha.d
-      mount -t tmpfs tmpfs /run; mkdir -p /run/heartbeat /run/lock
-      mount -t tmpfs tmpfs /var/lib/heartbeat
+      ${STOCK_PRIVATE_NODE_SH}
       ${STOCK_HEARTBEAT_BIN}
       while :; do sleep 1; done
     `;
