@@ -242,7 +242,7 @@ export class Agent {
       this.apply(this.core.tick(this.now()));
       this.shell?.tick();
       this.ping?.tick();
-      if (this.ping && this.shell) this.ping.holding(this.shell.snapshot().iHold !== "none");
+      if (this.ping && this.shell) this.ping.holding(this.shell.core.holding() !== "none");
     }, Math.ceil(wait));
   }
 

@@ -344,6 +344,11 @@ export class Failover {
     return t;
   }
 
+  /** What this node holds (or is starting), as `rsc_hold` words say it. */
+  holding(): ResourceSet {
+    return this.iHold();
+  }
+
   snapshot(): FailoverSnapshot {
     return {
       phase: this.phase, mode: this.c.mode, iHold: this.iHold(), otherHolds: this.otherHolds, otherStable: this.otherStable,
