@@ -9,10 +9,10 @@
 // in that namespace, so nothing is installed in the machine's /etc/init.d.
 
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./paths.js";
-import { NetnsLab } from "./netns.js";
+import { ETC_NETNS, NetnsLab } from "./netns.js";
 
 export const VIP = "192.0.2.100";
 export const SERVICE_PORT = 8080;
@@ -78,12 +78,11 @@ export class FailoverLab {
   readonly macsSeen = new Set<string>();
 
   constructor(readonly base: string) {
-    sweepStaleEtcNetns();
     this.lab = NetnsLab.create({ hosts: 3, topology: "bridge" });
     for (const i of [1, 2]) {
       const ns = this.lab.host(i).ns;
       const node = i === 1 ? "alpha" : "bravo";
-      const etc = join("/etc/netns", ns);
+      const etc = join(ETC_NETNS, ns);
       mkdirSync(join(etc, "init.d"), { recursive: true });
       this.etcDirs.push(etc);
       writeFileSync(join(etc, "init.d", "httpd"), initScript(node, base));
@@ -169,30 +168,6 @@ export class FailoverLab {
     }
     this.lab.cleanup();
     for (const e of this.etcDirs) rmSync(e, { recursive: true, force: true });
-  }
-}
-
-/** /etc/netns entries of test processes that died before cleaning up (their namespaces are gone too). */
-function sweepStaleEtcNetns(): void {
-  let names: string[];
-  try {
-    names = readdirSync("/etc/netns");
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const m = /^lubdub-t-(\d+)-/.exec(n);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive || pid === process.pid) {
-      if (pid !== process.pid) rmSync(join("/etc/netns", n), { recursive: true, force: true });
-    }
   }
 }
 

@@ -11,6 +11,8 @@
 // Needs root and iproute2; gate tests with NETNS_LAB from require.ts.
 
 import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from "node:child_process";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
 /** The documentation networks (RFC 5737); nothing else is ever assigned. */
 export const TEST_NETS = ["192.0.2", "198.51.100", "203.0.113"] as const;
@@ -19,6 +21,8 @@ export type TestNet = (typeof TEST_NETS)[number];
 export const NETNS_PREFIX = `lubdub-t-${process.pid}-`;
 /** The interface name every host sees for its link. */
 export const HOST_IFACE = "lub0";
+/** Where `ip netns exec` finds per-namespace /etc files. */
+export const ETC_NETNS = "/etc/netns";
 
 export interface LabHost {
   /** 1-based host number. */
@@ -230,22 +234,35 @@ export class NetnsLab {
   }
 }
 
+/** Whether `name` belongs to a lab process (`lubdub-t-<pid>-…`) other than this one that is gone. */
+function ofDeadLab(name: string): boolean {
+  const m = /^lubdub-t-(\d+)-/.exec(name);
+  if (!m || Number(m[1]) === process.pid) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 /**
- * Deletes namespaces left by lab processes that died without cleaning up
- * (SIGKILL, a crash): only `lubdub-t-<pid>-` names whose process is gone.
- * Their veths went with them.
+ * Deletes what lab processes that died without cleaning up (SIGKILL, a
+ * crash) left: their namespaces (the veths go with them) and their
+ * /etc/netns entries (per-namespace files tests mount through `ip netns exec`).
  */
 export function sweepDeadLabs(): void {
   for (const line of run(["ip", "netns", "list"], true).split("\n")) {
     const name = line.split(" ")[0]!;
-    const m = /^lubdub-t-(\d+)-/.exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") run(["ip", "netns", "delete", name], true);
-    }
+    if (ofDeadLab(name)) run(["ip", "netns", "delete", name], true);
   }
+  let etc: string[] = [];
+  try {
+    etc = readdirSync(ETC_NETNS);
+  } catch {
+    return; // no /etc/netns at all
+  }
+  for (const name of etc) if (ofDeadLab(name)) rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
 }
 
 /** This process's namespaces still present (for checks that cleanup worked). */
