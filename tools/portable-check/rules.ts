@@ -128,6 +128,9 @@ function rule(id: string, reason: string, check: (node: ts.Node, ctx: Context) =
   return { id, reason, check };
 }
 
+/** The one package a portable folder may import: the protocol's own portable subset. */
+export const PORTABLE_PROTOCOL = "@lubdub/protocol/portable";
+
 export const RULES: Rule[] = [
   rule("import-outside", "the portable core imports only its own folder: no Node modules, no packages, no ambient host APIs (§6.8: everything else comes through the HAL)", (node, ctx) => {
     let spec: ts.Expression | undefined;
@@ -138,6 +141,8 @@ export const RULES: Rule[] = [
     if (spec === undefined) return;
     if (!ts.isStringLiteralLike(spec)) return ctx.report(node, "import with a computed module name");
     const name = spec.text;
+    // The protocol's portable subset is itself checked, and every device build resolves it to source.
+    if (name === PORTABLE_PROTOCOL) return;
     if (!name.startsWith("./") && !name.startsWith("../")) return ctx.report(spec, `import of '${name}' (a Node module or package)`);
     const rel = relative(ctx.dir, resolve(dirname(ctx.sourceFile.fileName), name));
     if (rel.startsWith("..") || isAbsolute(rel)) ctx.report(spec, `import of '${name}' from outside the portable folder`);

@@ -11,3 +11,4 @@ export * from "./netstring.js";
 export * from "./classic.js";
 export * from "./decode.js";
 export * from "./deframer.js";
+export * from "./device.js";
