@@ -3,21 +3,35 @@
 // goes through the protocol's streaming deframer, so noise on the line costs
 // bytes, never a whole stream, and every dropped byte and frame is counted.
 //
-// A serial link must outlive its cable: when the port errors or closes (a USB
-// adapter pulled, the tty gone), the medium reports it through onError and
-// reopens the same path with a bounded backoff until close() is called.
+// The port is opened, configured (baud, 8N1, raw, RTS/CTS, HUPCL), locked
+// (flock) and closed by serialport's native binding (@serialport/bindings-cpp),
+// which opens it non-blocking. Reading and writing are done here, on the event
+// loop: the binding's poller (one uv_poll on the fd) says when the tty is
+// readable, and one read(2) takes what is there; a frame out is one write(2),
+// which a tty with room takes whole. serialport's own stream would read and
+// write through libuv's thread pool (an fs.read or fs.write on a pool thread,
+// a wake-up back, and a read returning EAGAIN for every frame), which cost
+// more CPU than the rest of the medium at keepalive 100 ms.
 //
-// Writes never block the agent and never pile up: when the tty does not drain
-// (no flow control partner, a stuck line), messages past WRITE_BACKLOG_LIMIT
-// bytes of backlog are dropped and counted, and a backlog that has not moved
-// for WRITE_STALL_MS is flushed, as Heartbeat flushes a tty whose write timed
+// A serial link must outlive its cable: when the port errors or closes (a USB
+// adapter pulled, the tty gone, a hang-up), the medium reports it through
+// onError and reopens the same path with a bounded backoff until close() is
+// called.
+//
+// Writes never block the agent and never pile up: what the tty does not take
+// at once waits here and goes out when the poller says the tty is writable;
+// when it does not drain (no flow control partner, a stuck line), messages
+// past WRITE_BACKLOG_LIMIT bytes of backlog are dropped and counted, and a
+// backlog that has not drained for WRITE_STALL_MS is flushed (what waits here
+// and what the kernel holds), as Heartbeat flushes a tty whose write timed
 // out.
 //
-// Not done as Heartbeat does: UUCP lock files (serialport takes an flock
+// Not done as Heartbeat does: UUCP lock files (the binding takes an flock
 // instead), ISTRIP/IGNCR input flags (the deframer drops CRs itself) and the
 // BREAK sent on open.
 
-import { SerialPort } from "serialport";
+import { readSync, writeSync } from "node:fs";
+import { LinuxBinding, type LinuxPortBinding } from "@serialport/bindings-cpp";
 import { Deframer } from "@lubdub/protocol/portable";
 import { type Arrival, type Medium, type MediumStats, type OutgoingMessage, newMediumStats } from "./medium.js";
 
@@ -50,19 +64,46 @@ export function parseBaud(s: string | number): number {
   return n;
 }
 
+/** The binding's poller flags (uv_poll events). */
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
+/** Bytes one read(2) may take; a status frame is about 200. */
+const READ_CHUNK = 4096;
+
+/** An error's errno name (EAGAIN, EIO...), or "". */
+function codeOf(e: unknown): string {
+  return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : "";
+}
+
+/** Nothing to read or no room to write now: wait for the poller. */
+function wouldBlock(e: unknown): boolean {
+  const c = codeOf(e);
+  return c === "EAGAIN" || c === "EWOULDBLOCK" || c === "EINTR";
+}
+
 export class SerialMedium implements Medium {
   readonly kind = "serial";
   readonly stats: MediumStats = newMediumStats();
   readonly baud: number;
   private readonly rtscts: boolean;
   private readonly deframer: Deframer;
-  private port: SerialPort | null = null;
+  private readonly readBuf = Buffer.allocUnsafe(READ_CHUNK);
+  private port: LinuxPortBinding | null = null;
+  /** The open port's descriptor (non-blocking), or -1. */
+  private fd = -1;
   private onArrival: (a: Arrival) => void = () => {};
   private onError: (e: Error) => void = () => {};
   private closed = true;
   private reopenTimer: NodeJS.Timeout | null = null;
   private reopenDelay = SERIAL_REOPEN_MIN_MS;
   private lastReopenError = "";
+  /** Messages (latin1) the tty has not taken yet, oldest first; the first may be partly written. */
+  private pending: string[] = [];
+  /** Bytes of pending[0] already written. */
+  private pendingHead = 0;
+  private pendingBytes = 0;
+  /** Waiting for the poller's writable event. */
+  private writeArmed = false;
   /** When the write backlog was last seen empty (or last flushed). */
   private drainedAt = 0;
   private dropBurst = 0;
@@ -81,7 +122,7 @@ export class SerialMedium implements Medium {
 
   /** Bytes accepted but not yet handed to the tty. */
   writeBacklog(): number {
-    return this.port ? this.port.writableLength : 0;
+    return this.pendingBytes;
   }
 
   async open(onArrival: (a: Arrival) => void, onError: (e: Error) => void): Promise<void> {
@@ -97,37 +138,63 @@ export class SerialMedium implements Medium {
     }
   }
 
-  private openPort(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const port = new SerialPort({ path: this.linkName, baudRate: this.baud, rtscts: this.rtscts, autoOpen: false });
-      // Every error goes through here: a serialport without an 'error' listener would throw.
-      port.on("error", (e) => this.portFailed(port, e));
-      port.on("close", (e: Error | null) => this.portFailed(port, e ?? new Error("port closed")));
-      port.on("data", (chunk: Buffer) => this.received(chunk));
-      port.open((err) => {
-        if (err) {
-          port.removeAllListeners();
-          port.on("error", () => {});
-          reject(err);
-          return;
-        }
-        if (this.closed) {
-          port.close(() => {});
-          reject(new Error("closed while opening"));
-          return;
-        }
-        this.port = port;
-        this.opens++;
-        this.drainedAt = Date.now();
-        this.reopenDelay = SERIAL_REOPEN_MIN_MS;
-        this.lastReopenError = "";
-        resolve();
-      });
+  private async openPort(): Promise<void> {
+    // 8N1, raw, VMIN 1, HUPCL and an flock are the binding's defaults.
+    const port = await LinuxBinding.open({ path: this.linkName, baudRate: this.baud, rtscts: this.rtscts });
+    if (this.closed || port.fd === null) {
+      await port.close().catch(() => undefined);
+      throw new Error("closed while opening");
+    }
+    this.port = port;
+    this.fd = port.fd;
+    this.opens++;
+    this.drainedAt = Date.now();
+    this.reopenDelay = SERIAL_REOPEN_MIN_MS;
+    this.lastReopenError = "";
+    // The poller's callbacks are on the event loop; an error (EBADF...) comes as the event's argument.
+    port.poller.on("readable", (err: Error | null) => (err ? this.portFailed(port, err) : this.readable(port)));
+    port.poller.on("writable", (err: Error | null) => {
+      if (err) return this.portFailed(port, err);
+      this.writable(port);
+      if (port === this.port) this.poll(port);
     });
+    this.poll(port);
   }
 
-  private received(chunk: Buffer): void {
-    this.handle(this.deframer.push(chunk.toString("latin1")));
+  /**
+   * Asks the poller for what is wanted now: readable always, writable while
+   * messages wait. The binding's poller runs one uv_poll with exactly the
+   * events of the last request, and after an event fires it keeps polling
+   * for the other events it was ever asked for (writable, once there was a
+   * backlog); so every event handler asks again, for exactly this.
+   */
+  private poll(port: LinuxPortBinding): void {
+    port.poller.poll(this.writeArmed ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+  }
+
+  /** The tty has bytes (or hung up): one read takes what is there. */
+  private readable(port: LinuxPortBinding): void {
+    if (port !== this.port) return;
+    let n: number;
+    try {
+      n = readSync(this.fd, this.readBuf, 0, READ_CHUNK, null);
+    } catch (e) {
+      if (wouldBlock(e)) {
+        this.poll(port);
+        return;
+      }
+      // EIO once the other end of a pty is gone; ENXIO, EBADF for a device that went away.
+      this.portFailed(port, e as Error);
+      return;
+    }
+    // A non-blocking tty read returns 0 only at a hang-up.
+    if (n === 0) {
+      this.portFailed(port, new Error("hang-up (end of file)"));
+      return;
+    }
+    // Asked again first: a frame handler that closes the medium stops the poller after this.
+    this.poll(port);
+    this.handle(this.deframer.push(this.readBuf.toString("latin1", 0, n)));
   }
 
   private handle(events: ReturnType<Deframer["push"]>): void {
@@ -142,17 +209,31 @@ export class SerialMedium implements Medium {
   }
 
   /** The port failed or went away: report once, drop it and try again later. */
-  private portFailed(port: SerialPort, e: Error): void {
+  private portFailed(port: LinuxPortBinding, e: Error): void {
     if (port !== this.port) return; // a port already given up on
-    this.port = null;
-    port.removeAllListeners();
-    port.on("error", () => {});
-    if (port.isOpen) port.close(() => {});
+    this.releasePort();
+    if (port.isOpen) port.close().catch(() => undefined);
     // A frame cut by the failure is dropped as incomplete.
     this.handle(this.deframer.end());
     if (this.closed) return;
     this.onError(new Error(`serial ${this.linkName}: ${e.message}; reopening`));
     this.scheduleReopen();
+  }
+
+  /** Forgets the current port and closes it in the background; what waited to be written is dropped. */
+  private releasePort(): LinuxPortBinding | null {
+    const port = this.port;
+    this.port = null;
+    this.fd = -1;
+    this.writeArmed = false;
+    this.stats.sendErrors += this.pending.length;
+    this.pending = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
+    if (!port) return null;
+    // Stopping the poller emits "canceled" on every event; nobody listens any more.
+    port.poller.removeAllListeners();
+    return port;
   }
 
   private scheduleReopen(): void {
@@ -175,50 +256,78 @@ export class SerialMedium implements Medium {
 
   send(msg: OutgoingMessage): void {
     const port = this.port;
-    if (!port || !port.isOpen || this.closed) {
+    if (!port || this.closed) {
       this.stats.sendErrors++;
       return;
     }
     const now = Date.now();
-    const backlog = port.writableLength;
+    const backlog = this.pendingBytes;
     if (backlog === 0) this.drainedAt = now;
     if (backlog + msg.classic.length > WRITE_BACKLOG_LIMIT) {
       this.stats.sendErrors++;
       this.dropBurst++;
       if (this.dropBurst === 1) this.onError(new Error(`serial ${this.linkName}: ${backlog} bytes waiting to be written; dropping messages until the tty drains`));
       if (now - this.drainedAt >= WRITE_STALL_MS) {
-        // TTY write timeout: discard what the kernel holds so the writer can move on.
+        // TTY write timeout: discard what waits and what the kernel holds so the writer can move on.
         this.drainedAt = now;
         this.onError(new Error(`serial ${this.linkName}: TTY write timeout; flushing`));
-        port.flush(() => {});
+        this.stats.sendErrors += this.pending.length;
+        this.pending = [];
+        this.pendingHead = 0;
+        this.pendingBytes = 0;
+        port.flush().catch(() => undefined);
       }
       return;
     }
     this.dropBurst = 0;
-    try {
-      port.write(Buffer.from(msg.classic, "latin1"), (err) => {
-        if (err) this.stats.sendErrors++;
-        else this.stats.sent++;
-      });
-    } catch {
-      this.stats.sendErrors++;
+    this.pending.push(msg.classic);
+    this.pendingBytes += msg.classic.length;
+    // Anything already waiting goes first, when the poller says so.
+    if (!this.writeArmed) {
+      this.writable(port);
+      if (this.writeArmed && port === this.port) this.poll(port);
     }
+  }
+
+  /** Writes what waits, oldest first, until the tty takes no more; writeArmed says whether some is left. */
+  private writable(port: LinuxPortBinding): void {
+    if (port !== this.port) return;
+    this.writeArmed = false;
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      const rest = this.pendingHead === 0 ? head : head.slice(this.pendingHead);
+      let n: number;
+      try {
+        n = writeSync(this.fd, rest, null, "latin1");
+      } catch (e) {
+        if (wouldBlock(e)) break;
+        this.stats.sendErrors++;
+        this.pending.shift();
+        this.pendingBytes -= rest.length;
+        this.pendingHead = 0;
+        this.portFailed(port, e as Error);
+        return;
+      }
+      this.pendingBytes -= n;
+      if (n < rest.length) {
+        this.pendingHead += n;
+        break;
+      }
+      this.pending.shift();
+      this.pendingHead = 0;
+      this.stats.sent++;
+    }
+    this.writeArmed = this.pending.length > 0;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.reopenTimer) clearTimeout(this.reopenTimer);
     this.reopenTimer = null;
-    const port = this.port;
-    this.port = null;
+    const port = this.releasePort();
     if (!port) return;
-    port.removeAllListeners();
-    port.on("error", () => {});
     await Promise.race([
-      new Promise<void>((resolve) => {
-        if (!port.isOpen) return resolve();
-        port.close(() => resolve());
-      }),
+      port.isOpen ? port.close().catch(() => undefined) : Promise.resolve(),
       new Promise((r) => setTimeout(r, SERIAL_CLOSE_TIMEOUT_MS).unref()),
     ]);
   }
