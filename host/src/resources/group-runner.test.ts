@@ -130,4 +130,103 @@ t("cancelled: no further action, nothing rolled back", async () => {
   assert.is(r.release, null);
 });
 
+t("statusThenStart: one call for both, recorded as the two steps; running is left alone", async () => {
+  const calls: string[] = [];
+  const state: Record<string, boolean> = { a: false, b: true };
+  const res = (ok: boolean, output: string, extra: Partial<ActionResult> = {}): ActionResult => ({ ok, exitCode: 0, timedOut: false, output, ...extra });
+  const cls: ResourceClass = {
+    name: "fake",
+    async run(spec, action) {
+      calls.push(`${spec.name} ${action}`);
+      if (action === "stop") state[spec.name] = false;
+      return res(true, "");
+    },
+    async statusThenStart(spec, statusCtx, startCtx) {
+      calls.push(`${spec.name} status+start (${statusCtx.timeoutMs}/${startCtx.timeoutMs})`);
+      const status = res(state[spec.name]!, `${spec.name} ${state[spec.name] ? "running" : "stopped"}`, { state: state[spec.name] ? "running" : "stopped" });
+      if (status.ok) return { status, start: null };
+      state[spec.name] = true;
+      return { status, start: res(true, `${spec.name} started`) };
+    },
+  };
+  const group = { key: "a", resources: ["a", "b"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
+  const seen: string[] = [];
+  const r = await startGroup(group, { classFor: () => cls, statusTimeoutMs: 7, startTimeoutMs: 9, onStep: (s) => seen.push(`${s.resource.name} ${s.action}`) });
+  assert.ok(r.ok);
+  assert.equal(calls, ["a status+start (7/9)", "b status+start (7/9)"]);
+  assert.equal(r.steps.map((s) => `${s.resource.name} ${s.action}: ${s.result.output}`), ["a status: a stopped", "a start: a started", "b status: b running"]);
+  assert.equal(seen, ["a status", "a start", "b status"]);
+  assert.equal(r.alreadyRunning, ["b"]);
+});
+
+t("statusThenStart that fails to start, or throws: the group is released as after a failed start", async () => {
+  for (const how of ["fails", "throws"]) {
+    const calls: string[] = [];
+    const cls: ResourceClass = {
+      name: "fake",
+      async run(spec, action) {
+        calls.push(`${spec.name} ${action}`);
+        return { ok: action !== "status", exitCode: 0, timedOut: false, output: "", state: "stopped" };
+      },
+      async statusThenStart(spec) {
+        calls.push(`${spec.name} status+start`);
+        if (how === "throws") throw new Error("boom");
+        return { status: { ok: false, exitCode: 3, timedOut: false, output: "", state: "stopped" }, start: { ok: false, exitCode: 1, timedOut: false, output: "no" } };
+      },
+    };
+    const group = { key: "a", resources: ["a"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
+    const r = await startGroup(group, { classFor: () => cls, stopRetries: 0 });
+    assert.not.ok(r.ok);
+    assert.match(r.failed!.result.output, how === "throws" ? /threw: boom/ : /^no$/);
+    assert.equal(calls, ["a status+start", "a stop"]);
+  }
+});
+
+t("finishLater: the next resource starts at once; the group is started, and the step complete, when the rest is done", async () => {
+  const order: string[] = [];
+  let finish: (s: string) => void = () => undefined;
+  const cls: ResourceClass = {
+    name: "fake",
+    async run(spec, action, ctx) {
+      order.push(`${spec.name} ${action}`);
+      if (action === "status") return { ok: false, exitCode: 3, timedOut: false, output: "", state: "stopped" };
+      if (spec.name === "a" && ctx.finishLater) {
+        ctx.finishLater(new Promise<string>((resolve) => (finish = resolve)).then((x) => (order.push("a rest done"), x)));
+        return { ok: true, exitCode: 0, timedOut: false, output: "a started" };
+      }
+      return { ok: true, exitCode: 0, timedOut: false, output: `${spec.name} started` };
+    },
+  };
+  const group = { key: "a", resources: ["a", "b"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
+  const seen: string[] = [];
+  let settled = false;
+  const p = startGroup(group, { classFor: () => cls, onStep: (s) => seen.push(`${s.resource.name} ${s.action}: ${s.result.output}`) }).then((r) => ((settled = true), r));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(order, ["a status", "a start", "b status", "b start"]);
+  assert.not.ok(settled, "the group is not started before the rest of a's start is done");
+  finish("; confirmed");
+  const r = await p;
+  assert.ok(r.ok);
+  assert.equal(order.at(-1), "a rest done");
+  assert.equal(r.steps.map((s) => s.result.output), ["", "a started; confirmed", "", "b started"]);
+  // a's start is reported when it is complete.
+  assert.equal(seen, ["a status: ", "b status: ", "b start: b started", "a start: a started; confirmed"]);
+});
+
+t("finishLater is offered only to start in a group", async () => {
+  const offered: string[] = [];
+  const cls: ResourceClass = {
+    name: "fake",
+    async run(spec, action, ctx) {
+      if (ctx.finishLater) offered.push(action);
+      return { ok: action !== "status", exitCode: 0, timedOut: false, output: "", state: "stopped" };
+    },
+  };
+  const group = { key: "a", resources: [{ raw: "a", className: "fake", name: "a", args: [], params: {}, path: null }] };
+  await startGroup(group, { classFor: () => cls });
+  await stopGroup(group, { classFor: () => cls });
+  await groupStatus(group, { classFor: () => cls });
+  assert.equal(offered, ["start"]);
+});
+
 t.run();

@@ -2,7 +2,11 @@
 // ResourceManager does it (takegroup, givegroup, statgroup):
 //
 //   start: left to right; a resource whose status says it runs is left
-//     alone, otherwise it is started. The first start that fails ends the
+//     alone, otherwise it is started (in one call when the class offers
+//     statusThenStart). A class may finish the part of its start that can no
+//     longer fail it while the next resource starts (ActionContext's
+//     finishLater: the IP classes' first gratuitous ARP confirmation); the
+//     group counts as started once all of it is done. The first start that fails ends the
 //     attempt: the whole group is then released (stopped right to left, as
 //     givegroup does, so a half-started resource is stopped too) and the
 //     result carries the failing script's output.
@@ -21,7 +25,7 @@
 // parameter. The caller must not run two of these on the same group at once.
 
 import { getResourceClass } from "./classes.js";
-import type { Action, ActionResult, ResourceClass, ResourceSpec } from "./resource-class.js";
+import type { Action, ActionContext, ActionResult, ResourceClass, ResourceSpec, StatusThenStart } from "./resource-class.js";
 
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
 export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
@@ -107,8 +111,14 @@ function abortedResult(): ActionResult {
   return { ok: false, exitCode: null, timedOut: false, output: "[lubdub: cancelled]", state: "failed" };
 }
 
+function threw(spec: ResourceSpec, what: string, e: unknown): ActionResult {
+  return { ok: false, exitCode: null, timedOut: false, output: `[lubdub: ${spec.className} ${what} threw: ${(e as Error)?.message ?? String(e)}]`, state: "failed" };
+}
+
 class Runner {
   readonly steps: GroupStep[] = [];
+  /** Steps whose class finishes their action later (finishLater), until they have. */
+  private readonly unfinished: Promise<void>[] = [];
   constructor(private readonly o: GroupRunOptions) {}
 
   get aborted(): boolean {
@@ -121,23 +131,81 @@ class Runner {
     return this.o.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
   }
 
-  async act(resource: ResourceSpec, action: Action, attempt = 1): Promise<ActionResult> {
-    const cls = (this.o.classFor ?? getResourceClass)(resource.className);
+  private classOf(resource: ResourceSpec): ResourceClass | undefined {
+    return (this.o.classFor ?? getResourceClass)(resource.className);
+  }
+
+  /** The context of one action; `later` collects what a start hands over through finishLater. */
+  private context(action: Action, later: Promise<string>[] | null): ActionContext {
+    const ctx: ActionContext = { timeoutMs: this.timeout(action), env: this.o.env ?? {}, signal: this.o.signal };
+    if (later) ctx.finishLater = (rest) => later.push(rest);
+    return ctx;
+  }
+
+  /** Records a step; one whose class finishes later gets the rest of its output, and is reported, when that is done. */
+  private record(resource: ResourceSpec, action: Action, result: ActionResult, attempt: number, later: Promise<string>[]): void {
+    const step: GroupStep = { resource, action, result, attempt };
+    this.steps.push(step);
+    if (later.length === 0) {
+      this.o.onStep?.(step);
+      return;
+    }
+    const rests = later.map((p) => p.catch((e: unknown) => `; [lubdub: ${resource.className} ${action} failed to finish: ${(e as Error)?.message ?? String(e)}]`));
+    this.unfinished.push(
+      Promise.all(rests).then((texts) => {
+        step.result = { ...step.result, output: step.result.output + texts.join("") };
+        this.o.onStep?.(step);
+      }),
+    );
+  }
+
+  /** Waits until every step has finished what its class handed over. */
+  async settle(): Promise<void> {
+    while (this.unfinished.length > 0) await Promise.all(this.unfinished.splice(0));
+  }
+
+  async act(resource: ResourceSpec, action: Action, attempt = 1, offerLater = false): Promise<ActionResult> {
+    const cls = this.classOf(resource);
+    const later: Promise<string>[] = [];
     let result: ActionResult;
     if (this.aborted) result = abortedResult();
     else if (!cls) result = missingClass(resource);
     else {
       try {
-        result = await cls.run(resource, action, { timeoutMs: this.timeout(action), env: this.o.env ?? {}, signal: this.o.signal });
+        result = await cls.run(resource, action, this.context(action, offerLater ? later : null));
       } catch (e) {
         // Classes should not throw; a bug in one must not stop a failover.
-        result = { ok: false, exitCode: null, timedOut: false, output: `[lubdub: ${resource.className} ${action} threw: ${(e as Error).message}]`, state: "failed" };
+        result = threw(resource, action, e);
       }
     }
-    const step = { resource, action, result, attempt };
-    this.steps.push(step);
-    this.o.onStep?.(step);
+    this.record(resource, action, result, attempt, later);
     return result;
+  }
+
+  /**
+   * ResourceManager's `we_own_resource || doscript start`: status, then start
+   * unless it runs (none after a cancel). One call to the class when it
+   * offers statusThenStart, recorded as the same two steps.
+   */
+  async statusThenStart(resource: ResourceSpec): Promise<StatusThenStart> {
+    const cls = this.classOf(resource);
+    if (!cls?.statusThenStart || this.aborted) {
+      const status = await this.act(resource, "status");
+      if (status.ok || this.aborted) return { status, start: null };
+      return { status, start: await this.act(resource, "start", 1, true) };
+    }
+    const later: Promise<string>[] = [];
+    let r: StatusThenStart;
+    try {
+      r = await cls.statusThenStart(resource, this.context("status", null), this.context("start", later));
+    } catch (e) {
+      // As for run(): a bug in a class is a failed start, and the group is released.
+      const failed = threw(resource, "status/start", e);
+      r = { status: failed, start: failed };
+    }
+    this.record(resource, "status", r.status, 1, []);
+    if (r.start) this.record(resource, "start", r.start, 1, later);
+    return r;
   }
 
   sleep(ms: number): Promise<void> {
@@ -190,13 +258,15 @@ export async function startGroup(group: RunnableGroup, o: GroupRunOptions = {}):
   for (const res of group.resources) {
     if (r.aborted) break;
     // ResourceManager: we_own_resource "$j" || doscript "$j" start
-    const status = await r.act(res, "status");
-    if (r.aborted) break;
-    if (status.ok) {
-      alreadyRunning.push(res.raw);
-      continue;
+    const { status, start } = await r.statusThenStart(res);
+    if (start === null) {
+      if (r.aborted) break;
+      if (status.ok) {
+        alreadyRunning.push(res.raw);
+        continue;
+      }
     }
-    const result = await r.act(res, "start");
+    const result = start ?? { ok: false, exitCode: null, timedOut: false, output: `[lubdub: ${res.className} made no start after status said not running]` };
     if (!result.ok) {
       failed = { resource: res, result };
       break;
@@ -208,6 +278,8 @@ export async function startGroup(group: RunnableGroup, o: GroupRunOptions = {}):
     // ResourceManager: "Giving up resources due to failure of $j", then givegroup.
     release = await stopWith(r, group, o);
   }
+  // What the classes finish in the background (bounded by them) is part of the start.
+  await r.settle();
   return { key: group.key, ok: !failed && !aborted, alreadyRunning, failed, release, aborted, steps: r.steps };
 }
 

@@ -29,6 +29,16 @@ export interface ActionContext {
   env: Record<string, string>;
   /** Cancels a running action (agent shutdown). */
   signal?: AbortSignal;
+  /**
+   * Offered by the group runner to start: a class may return as soon as the
+   * group's next resource can start, and hand over the rest of its action
+   * (work that can no longer fail it, such as confirming that the first
+   * gratuitous ARP left) as a promise of the text that completes its output.
+   * The runner waits for every such rest before the group counts as started,
+   * and the step's output is the whole text. Without it (a class called
+   * directly), the class finishes everything before it returns.
+   */
+  finishLater?: (rest: Promise<string>) => void;
 }
 
 /** One resource of a group, resolved: its class, name and arguments as haresources gave them. */
@@ -51,8 +61,24 @@ export interface ResourceSpec {
   instance?: string;
 }
 
+/** What statusThenStart came to: the status, and the start when one was made. */
+export interface StatusThenStart {
+  status: ActionResult;
+  /** null when status said running (nothing started), or when the run was cancelled after the status. */
+  start: ActionResult | null;
+}
+
 export interface ResourceClass {
   /** The className it handles. */
   readonly name: string;
   run(spec: ResourceSpec, action: Action, ctx: ActionContext): Promise<ActionResult>;
+  /**
+   * Optional: ResourceManager's `we_own_resource || doscript start` in one
+   * call, for a class that can answer both from one look at the system (the
+   * IP classes read the interfaces once instead of twice). It must come to
+   * what `run(status)` and then, unless the status said running, `run(start)`
+   * would: the same results, the same effects. The group runner uses it when
+   * it is there.
+   */
+  statusThenStart?(spec: ResourceSpec, statusCtx: ActionContext, startCtx: ActionContext): Promise<StatusThenStart>;
 }

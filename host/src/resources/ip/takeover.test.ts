@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { createIpaddrClass, ipaddrClass } from "../class-ipaddr.js";
 import { createIpaddr2Class, ipaddr2Class } from "../class-ipaddr2.js";
 import type { ActionContext, ResourceSpec } from "../resource-class.js";
-import { cancelAnnouncements } from "./garp.js";
+import { cancelAnnouncements, pendingAnnouncements } from "./garp.js";
 import { SAMPLE } from "./ip-addr-sample.test-data.js";
 
 const t = suite("ip takeover classes");
@@ -197,6 +197,52 @@ t("the gratuitous ARP options reach arping's schedule", async () => {
   const s = await cls.run(spec("IPaddr", "192.0.2.10/24/eth0"), "stop", CTX);
   assert.ok(s.ok, s.output);
   assert.match(s.output, /cancelled \d+ pending gratuitous ARP/);
+});
+
+t("statusThenStart: one listing for both; what status and then start would answer", async () => {
+  const both = ipaddr2Class.statusThenStart!;
+  // Absent: stopped, then added and announced, from one `ip -j addr show`.
+  let r = await both(spec("IPaddr2", "192.0.2.10/24/eth0"), CTX, CTX);
+  assert.equal([r.status.ok, r.status.state], [false, "stopped"], r.status.output);
+  assert.ok(r.start?.ok, r.start?.output);
+  assert.match(r.start!.output, /^IPaddr2::192\.0\.2\.10\/24\/eth0: started: added 192\.0\.2\.10\/24 brd 192\.0\.2\.255 on eth0, netmask and interface as given; first gratuitous ARP sent/);
+  assert.equal(commands(), ["ip -j addr show", "ip -4 addr add 192.0.2.10/24 brd 192.0.2.255 dev eth0", "arping -U -c 1 -I eth0 192.0.2.10"]);
+  cancelAnnouncements({ ip: "192.0.2.10", netns: null });
+  // Present: running, nothing started.
+  reset();
+  r = await both(spec("IPaddr2", "192.0.2.50/24/eth0"), CTX, CTX);
+  assert.equal([r.status.ok, r.status.state, r.start], [true, "running", null]);
+  assert.equal(commands(), ["ip -j addr show"]);
+  // Only on another interface than the one named: status failed, start adds it where it belongs (as start alone does).
+  reset();
+  r = await createIpaddr2Class({ arpCount: 0 }).statusThenStart!(spec("IPaddr2", "192.0.2.50/24/eth1"), CTX, CTX);
+  assert.equal([r.status.ok, r.status.state, r.start?.ok], [false, "failed", true]);
+  assert.equal(commands(), ["ip -j addr show", "ip -4 addr add 192.0.2.50/24 brd 192.0.2.255 dev eth1", "ip link set dev eth1 up"]);
+  // Bad argument: both fail, nothing run.
+  reset();
+  r = await both(spec("IPaddr2", "not-an-ip"), CTX, CTX);
+  assert.equal([r.status.ok, r.status.state, r.start?.ok], [false, "failed", false]);
+  assert.match(r.start!.output, /: start failed: bad argument/);
+  assert.equal(commands(), []);
+  // Cancelled after the status: no start.
+  const ac = new AbortController();
+  ac.abort();
+  r = await both(spec("IPaddr2", "192.0.2.10/24/eth0"), CTX, { ...CTX, signal: ac.signal });
+  assert.is(r.start, null);
+  assert.not.ok(commands().some((c) => c.includes("addr add")));
+});
+
+t("in a group (finishLater), start returns once arping runs; the confirmation of the first gratuitous ARP completes its output", async () => {
+  const rests: Promise<string>[] = [];
+  const r = await ipaddr2Class.run(spec("IPaddr2", "192.0.2.10/24/eth0"), "start", { ...CTX, finishLater: (p) => rests.push(p) });
+  assert.ok(r.ok, r.output);
+  assert.is(r.output, "IPaddr2::192.0.2.10/24/eth0: started: added 192.0.2.10/24 brd 192.0.2.255 on eth0, netmask and interface as given");
+  assert.is(rests.length, 1);
+  // arping was started before start returned (its process and the nine later packets are pending).
+  assert.is(pendingAnnouncements({ ip: "192.0.2.10", netns: null }), 10);
+  assert.match(await rests[0]!, /^; first gratuitous ARP sent \(\d+\.\d ms\); 9 more in the background over 900 ms$/);
+  assert.ok(commands().includes("arping -U -c 1 -I eth0 192.0.2.10"), commands().join("\n"));
+  cancelAnnouncements({ ip: "192.0.2.10", netns: null });
 });
 
 t.run();

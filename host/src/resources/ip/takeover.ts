@@ -22,7 +22,7 @@
 //   error).
 // Every `ip` has a deadline within the action's timeout; run() never throws.
 
-import type { Action, ActionContext, ActionResult, ResourceClass, ResourceSpec } from "../resource-class.js";
+import type { Action, ActionContext, ActionResult, ResourceClass, ResourceSpec, StatusThenStart } from "../resource-class.js";
 import { checkAddress, findPlacement, findPresent, freeAliasLabel, type IfInfo, parseIpArgument, type IpArgument } from "./address.js";
 import { announce, cancelAnnouncements, FIRST_ARP_WAIT_MS, type GarpOptions } from "./garp.js";
 import { type CommandResult, describeFailure, IP_COMMAND_TIMEOUT_MS, ipArgv, listInterfaces, runCommand } from "./ip-command.js";
@@ -95,13 +95,23 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
       if (!up.ok) return failed(who, up, `added ${cidr} to ${place.iface} but could not bring it up: ${describeFailure(up)}`, "start");
       notes.push(`brought ${place.iface} up`);
     }
-    const a = await announce({ iface: place.iface, ip: arg.ip, netns }, garp, {
+    // announce() has started the first arping when it returns its promise.
+    const announced = announce({ iface: place.iface, ip: arg.ip, netns }, garp, {
       waitMs: Math.min(options.firstArpWaitMs ?? FIRST_ARP_WAIT_MS, dl.next()),
       ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}),
-    });
-    notes.push(a.first === "failed" ? `gratuitous ARP could not be sent: ${a.detail}` : a.detail);
+    }).then((a) => `; ${a.first === "failed" ? `gratuitous ARP could not be sent: ${a.detail}` : a.detail}`);
     const what = `${cidr}${place.broadcast ? ` brd ${place.broadcast}` : ""} on ${place.iface}${label ? ` (label ${label})` : ""}`;
-    return result(true, `${who}: started: added ${what}, netmask and interface ${place.how}; ${notes.join("; ")}`);
+    const done = `${who}: started: added ${what}, netmask and interface ${place.how}${notes.map((n) => `; ${n}`).join("")}`;
+    // In a group, the next resource need not wait for arping to confirm the
+    // first packet (the address is there, the packet is on its way, and the
+    // confirmation cannot fail the start): the runner waits for it before
+    // the group counts as started, as Heartbeat's IPaddr2 sends its ARPs in
+    // the background. Called alone, start returns once it is confirmed.
+    if (ctx.finishLater) {
+      ctx.finishLater(announced);
+      return result(true, done);
+    }
+    return result(true, done + (await announced));
   }
 
   async function stop(who: string, arg: IpArgument, ifaces: IfInfo[], ctx: ActionContext, dl: Deadline): Promise<ActionResult> {
@@ -134,14 +144,23 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
     return result(false, `${who}: stopped: ${arg.ip} is on no interface${arg.iface !== null ? ` (looked on ${arg.iface})` : ""}`, { state: "stopped" });
   }
 
-  async function act(spec: ResourceSpec, action: Action, ctx: ActionContext): Promise<ActionResult> {
-    const who = `${name}::${spec.args.join("::")}`;
+  /** The argument, checked, or the failed result of `action`. */
+  function parse(spec: ResourceSpec, who: string, action: Action): IpArgument | ActionResult {
     if (action !== "start" && action !== "stop" && action !== "status") return failed(who, null, `unknown action '${String(action)}'`, action);
     if (spec.args.length !== 1) return failed(who, null, `expects one argument ${USAGE}, got ${spec.args.length}`, action);
     const arg = parseIpArgument(spec.args[0]!);
     if ("error" in arg) return failed(who, null, `bad argument (${USAGE}): ${arg.error}`, action);
     const bad = checkAddress(arg);
     if (bad) return failed(who, null, `bad argument: ${bad}`, action);
+    return arg;
+  }
+
+  const whoOf = (spec: ResourceSpec) => `${name}::${spec.args.join("::")}`;
+
+  async function act(spec: ResourceSpec, action: Action, ctx: ActionContext): Promise<ActionResult> {
+    const who = whoOf(spec);
+    const arg = parse(spec, who, action);
+    if ("ok" in arg) return arg;
     const dl = new Deadline(ctx.timeoutMs);
     const list = await listInterfaces({ timeoutMs: dl.next(), signal: ctx.signal, netns });
     if ("error" in list) return failed(who, list.result, `cannot read the interfaces: ${list.error}`, action);
@@ -155,13 +174,45 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
     }
   }
 
+  /**
+   * status, then start unless it says running, from one interface listing:
+   * start would list the interfaces again a few ms after status did, and
+   * both read the same thing (an address added in between by someone else
+   * is met by `ip addr add`'s "File exists", which start takes as done).
+   */
+  async function statusThenStart(spec: ResourceSpec, statusCtx: ActionContext, startCtx: ActionContext): Promise<StatusThenStart> {
+    const who = whoOf(spec);
+    const arg = parse(spec, who, "status");
+    if ("ok" in arg) return { status: arg, start: startCtx.signal?.aborted ? null : (parse(spec, who, "start") as ActionResult) };
+    const list = await listInterfaces({ timeoutMs: new Deadline(statusCtx.timeoutMs).next(), signal: statusCtx.signal, netns });
+    if ("error" in list) {
+      // As two calls would: the status fails, and start's own look fails the same way.
+      const s = failed(who, list.result, `cannot read the interfaces: ${list.error}`, "status");
+      return { status: s, start: startCtx.signal?.aborted ? null : await act(spec, "start", startCtx) };
+    }
+    const s = status(who, arg, list.ifaces);
+    if (s.ok || startCtx.signal?.aborted) return { status: s, start: null };
+    return { status: s, start: await start(who, arg, list.ifaces, startCtx, new Deadline(startCtx.timeoutMs)) };
+  }
+
+  const internalError = (spec: ResourceSpec, action: Action, e: unknown): ActionResult =>
+    result(false, `${whoOf(spec)}: ${action} failed: internal error: ${(e as Error)?.stack ?? String(e)}`, action === "status" ? { state: "failed" } : {});
+
   return {
     name,
     async run(spec: ResourceSpec, action: Action, ctx: ActionContext): Promise<ActionResult> {
       try {
         return await act(spec, action, ctx);
       } catch (e) {
-        return result(false, `${name}::${spec.args.join("::")}: ${action} failed: internal error: ${(e as Error)?.stack ?? String(e)}`, action === "status" ? { state: "failed" } : {});
+        return internalError(spec, action, e);
+      }
+    },
+    async statusThenStart(spec: ResourceSpec, statusCtx: ActionContext, startCtx: ActionContext): Promise<StatusThenStart> {
+      try {
+        return await statusThenStart(spec, statusCtx, startCtx);
+      } catch (e) {
+        // Whatever start did is undone by the group's release.
+        return { status: internalError(spec, "status", e), start: internalError(spec, "start", e) };
       }
     },
   };
