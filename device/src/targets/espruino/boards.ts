@@ -1,0 +1,23 @@
+// Which pins drive the outlet relays, per board. A pin name with a leading
+// "!" is active-low (most relay modules pull in on a low input). The stored
+// setting `board.pins` ("B3,!B4") replaces the table's entry.
+//
+// Board names are process.env.BOARD prefixes (looked up in the Espruino board
+// files: PICO_R1_3, ESPRUINOBOARD, ESPRUINOWIFI, LINUX); the pins were chosen
+// off each board's default Serial1/Serial2 pins and the USB lines.
+
+export const BOARD_PINS: { [board: string]: string } = {
+  PICO: "B3,B4,B5,B13",
+  ESPRUINOBOARD: "C6,C7,C8,C9",
+  ESPRUINOWIFI: "B3,B4,B5,B13",
+  // the Linux build accepts digitalWrite and ignores it (no GPIO backend)
+  LINUX: "D1,D2,D3,D4",
+};
+
+/** The pin list for a board name, or the Linux table when the board is not listed. */
+export function boardPins(board: string): string {
+  for (const name of Object.keys(BOARD_PINS)) {
+    if (board.indexOf(name) === 0) return BOARD_PINS[name]!;
+  }
+  return BOARD_PINS["LINUX"]!;
+}
