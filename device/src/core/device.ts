@@ -266,6 +266,9 @@ export class Device implements ConsoleBackend {
   /** Switches outlet i (0-based), persists the intended states and logs who did it. */
   private power(i: number, on: boolean, who: string): void {
     this.on[i] = on;
+    // a host powered on gets wd.grace_ms to boot before its watchdog counts silence
+    const until = this.hal.now() + getInt(this.cfg, "wd.grace_ms");
+    for (let p = 0; p < 2; p++) if (on && this.owns(p, i) && this.ports[p]!.last < until) this.ports[p]!.last = until;
     this.hal.setOutlet(i + 1, on);
     this.saveOutlets();
     this.hal.log(LOG_INFO, "outlet", "outlet " + (i + 1) + " " + (on ? "on" : "off") + " by " + who);
@@ -306,10 +309,18 @@ export class Device implements ConsoleBackend {
       if (n >= 1 && n <= this.on.length) out.push(n - 1);
       return out;
     }
-    const t = lower(target);
-    if (t === "") return out;
-    for (let i = 0; i < this.on.length; i++) if (lower(getString(this.cfg, "outlet." + (i + 1))) === t) out.push(i);
+    for (let i = 0; i < this.on.length; i++) if (this.named(i, target)) out.push(i);
     return out;
+  }
+
+  /** Is outlet i (0-based) named `name` (any case)? */
+  private named(i: number, name: string): boolean {
+    return name !== "" && lower(getString(this.cfg, "outlet." + (i + 1))) === lower(name);
+  }
+
+  /** Does outlet i power the host behind `port`? */
+  private owns(port: number, i: number): boolean {
+    return this.named(i, this.host(port));
   }
 
   // ---- relay and device messages -----------------------------------------------
@@ -473,6 +484,15 @@ export class Device implements ConsoleBackend {
     const now = this.hal.now();
     if (!p.armed || p.gaveUp || now - p.last < p.timeout) return;
     const host = this.host(port);
+    const outlets = this.resolve(host);
+    // A host switched off (fenced, by the console) or being cycled is not silent:
+    // it is off. Its watchdog waits; power-on gives it its grace.
+    let powered = outlets.length === 0;
+    for (const i of outlets) if (this.on[i]) powered = true;
+    if (!powered) {
+      p.last = now;
+      return;
+    }
     if (this.recentCycles(p, now) >= getInt(this.cfg, "wd.max_per_hour")) {
       p.gaveUp = true;
       this.hal.log(LOG_ERROR, "wd", this.who(port) + " silent; " + p.cycles.length + " cycles in the last hour, giving up");
@@ -480,8 +500,6 @@ export class Device implements ConsoleBackend {
       return;
     }
     p.cycles.push(now);
-    p.last = now + getInt(this.cfg, "outlet.off_ms") + getInt(this.cfg, "wd.grace_ms");
-    const outlets = this.resolve(host);
     this.hal.log(LOG_ERROR, "wd", this.who(port) + " silent for " + p.timeout + " ms: power-cycling outlets " + joinDeviceList(this.numbers(outlets)));
     for (const i of outlets) this.cycle(i, "watchdog " + PORT_NAMES[port], null);
     this.event(1 - port, EVENT_WD_CYCLE, host, "", "");
@@ -495,11 +513,9 @@ export class Device implements ConsoleBackend {
 
   // ---- fencing -------------------------------------------------------------------
 
-  /** Any of these outlets named after this port's host? */
+  /** Does any of these outlets power the host behind `port`? */
   private hits(outlets: number[], port: number): boolean {
-    const h = lower(this.host(port));
-    if (h === "") return false;
-    for (const i of outlets) if (lower(getString(this.cfg, "outlet." + (i + 1))) === h) return true;
+    for (const i of outlets) if (this.owns(port, i)) return true;
     return false;
   }
 
