@@ -41,7 +41,7 @@ interface Session {
   id: number;
   /** State: USER … CONFIRM. */
   st: number;
-  /** User name given at login. */
+  /** Who, for logs: "console:" + the user name given at login. */
   u: string;
   /** Queued complete lines. */
   q: string[];
@@ -49,7 +49,7 @@ interface Session {
   l: string;
   /** Last byte was CR (a following LF belongs to it). */
   cr: boolean;
-  /** Telnet IAC state: 0 none, 1 after IAC, 2 option byte, 3 in SB, 4 IAC in SB. */
+  /** Telnet IAC state: 0 none, 1 after IAC, 2 option byte next. No SB: the console never asks for one. */
   t: number;
   /** Last activity (ms). */
   at: number;
@@ -120,7 +120,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     return t;
   }
   function act(s: Session, cmd: string, n: number): void {
-    const who = "console:" + s.u;
+    const who = s.u;
     if (cmd !== "REBOOT") {
       backend.switchOutlet(n, cmd === "ON", who);
       say(s, block(), OUTLETS);
@@ -143,10 +143,8 @@ export function createConsole(backend: ConsoleBackend): Console {
   function settingsList(): string {
     const set = backend.settings();
     let t = "\r\n";
-    const keys: string[] = [];
-    for (const d of SETTING_DEFS) keys.push(d.key);
-    for (let n = 1; n <= set.outlets; n++) keys.push(outletKey(n));
-    for (const k of keys) {
+    for (let i = 0; i < SETTING_DEFS.length + set.outlets; i++) {
+      const k = i < SETTING_DEFS.length ? SETTING_DEFS[i]!.key : outletKey(i - SETTING_DEFS.length + 1);
       const v = getString(set, k);
       t += k + " = " + (isSecret(k) ? (v === "" ? "(not set)" : "(set)") : v) + "\r\n";
     }
@@ -155,13 +153,13 @@ export function createConsole(backend: ConsoleBackend): Console {
   function login(s: Session, password: string): void {
     const pw = get("console.password");
     const now = backend.now();
-    if (!locked() && pw !== "" && password === pw && s.u === get("console.user")) {
-      backend.log(LOG_INFO, "console_login", "console:" + s.u);
+    if (!locked() && pw !== "" && password === pw && s.u === "console:" + get("console.user")) {
+      backend.log(LOG_INFO, "console_login", s.u);
       say(s, "", MENU);
       return;
     }
     self.refused++;
-    backend.log(LOG_WARN, "console_refused", "console:" + s.u);
+    backend.log(LOG_WARN, "console_refused", s.u);
     if (pw !== "" && !locked()) {
       if (now - failsSince > num("console.lock_ms")) {
         fails = 0;
@@ -183,7 +181,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     const cmd = sp < 0 ? u : u.substring(0, sp);
     const st = s.st;
     if (st === USER) {
-      s.u = line.trim();
+      s.u = "console:" + line.trim();
       s.st = PASS;
       say(s, "\r\nEnter password>", -2);
     } else if (st === PASS) {
@@ -204,7 +202,7 @@ export function createConsole(backend: ConsoleBackend): Console {
         const k = rest.split(" ")[0]!;
         why = backend.changeSetting(k, rest.substring(k.length).trim());
         if (why === "") {
-          backend.log(LOG_INFO, "console_set", k + " by console:" + s.u);
+          backend.log(LOG_INFO, "console_set", k + " by " + s.u);
           why = "OK";
         }
       }
@@ -262,7 +260,7 @@ export function createConsole(backend: ConsoleBackend): Console {
         const cr = s.cr;
         s.cr = c === 13;
         if (s.t > 0) {
-          s.t = s.t === 1 ? (c === 250 ? 3 : c > 250 && c < 255 ? 2 : 0) : s.t === 3 ? (c === 255 ? 4 : 3) : s.t === 4 && c !== 240 ? 3 : 0;
+          s.t = s.t === 1 && c > 250 && c < 255 ? 2 : 0;
         } else if (c === 255) {
           s.t = 1;
         } else if (c === 13 || (c === 10 && !cr)) {
