@@ -14,6 +14,7 @@
 // Prints the size; device/src/build-check checks the result (syntax and the
 // 8 KB budget).
 
+import { parse } from "acorn";
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -33,8 +34,65 @@ export function fixClassNames(code) {
   });
 }
 
-export async function buildEspruino() {
-  const result = await build({
+/** Names that must keep their spelling: the JS built-ins' and Espruino's own (see targets/espruino/main.ts). */
+function reservedNames() {
+  const names = new Set(["prototype", "constructor", "length", "message", "name", "stack", "toString", "valueOf",
+    // Espruino API members called by the target
+    "setup", "on", "write", "read", "setConsole", "enableWatchdog", "kickWatchdog", "setPassword", "lockConsole", "env", "BOARD", "SHA1", "path"]);
+  const builtins = [Object, Array, String, Number, Boolean, Math, JSON, Date, Promise, RegExp, Function, Error, ArrayBuffer, Uint8Array, DataView, globalThis];
+  for (const b of builtins) {
+    for (const n of Object.getOwnPropertyNames(b)) names.add(n);
+    if (b.prototype) for (const n of Object.getOwnPropertyNames(b.prototype)) names.add(n);
+  }
+  return names;
+}
+
+/**
+ * The property names the bundle's own code defines (object literal keys,
+ * class members, `this.x =`), less the reserved ones and less any name that
+ * also appears as a string literal (it may be looked up by name). esbuild
+ * then shortens exactly these (--mangle-props): the code is all there, with
+ * shorter names.
+ */
+function ownPropertyNames(code) {
+  const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
+  const defined = new Set();
+  const strings = new Set();
+  const walk = (node, parent) => {
+    if (!node || typeof node.type !== "string") return;
+    if ((node.type === "Property" || node.type === "MethodDefinition" || node.type === "PropertyDefinition") && !node.computed && node.key.type === "Identifier") defined.add(node.key.name);
+    if (node.type === "AssignmentExpression" && node.left.type === "MemberExpression" && node.left.object.type === "ThisExpression" && !node.left.computed) defined.add(node.left.property.name);
+    if (node.type === "Literal" && typeof node.value === "string") strings.add(node.value);
+    if (node.type === "TemplateElement") strings.add(node.value.cooked);
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      if (Array.isArray(v)) for (const c of v) walk(c, node);
+      else if (v && typeof v.type === "string") walk(v, node);
+    }
+  };
+  walk(ast, null);
+  const reserved = reservedNames();
+  return [...defined].filter((n) => !reserved.has(n) && !strings.has(n) && /^[A-Za-z_$][\w$]*$/.test(n)).sort();
+}
+
+function escapeRe(s) {
+  return s.replace(/[$]/g, "\\$&");
+}
+
+export async function buildEspruino(options = {}) {
+  const first = await bundle(null);
+  if (options.mangle === false) return finish(first);
+  const text = first.outputFiles[0].text;
+  // Shortened names are only safe while no code reads property names as data.
+  const byName = /\bObject\.(?:keys|values|entries|getOwnPropertyNames)\(|\bJSON\.stringify\(|\bfor\s*\([^;()]*\bin\b/.exec(text);
+  if (byName) throw new Error(`build-espruino: the bundle reads property names as data (${byName[0]}); shortening names would change them. Build with --no-mangle, or keep such keys as strings.`);
+  const names = ownPropertyNames(text);
+  const second = await bundle(names.length === 0 ? null : new RegExp(`^(?:${names.map(escapeRe).join("|")})$`));
+  return finish(second, names);
+}
+
+async function bundle(mangleProps) {
+  return build({
     entryPoints: [join(device, "src", "targets", "espruino", "main.ts")],
     bundle: true,
     format: "iife",
@@ -47,7 +105,11 @@ export async function buildEspruino() {
     alias: { "@lubdub/protocol/portable": join(root, "protocol", "src", "portable", "index.ts") },
     logLevel: "warning",
     metafile: true,
+    ...(mangleProps ? { mangleProps: mangleProps } : {}),
   });
+}
+
+function finish(result, mangled) {
   let code = result.outputFiles[0].text;
   code = fixClassNames(code);
   // Espruino's require: the source calls it espruinoRequire so that esbuild
@@ -58,13 +120,14 @@ export async function buildEspruino() {
   const inputs = Object.values(result.metafile.outputs)[0].inputs;
   const sizes = Object.keys(inputs).map((file) => ({ file: file, bytes: inputs[file].bytesInOutput }));
   sizes.sort((a, b) => b.bytes - a.bytes);
-  return { code: code, sizes: sizes };
+  return { code: code, sizes: sizes, mangled: mangled || [] };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { code, sizes } = await buildEspruino();
+  const { code, sizes, mangled } = await buildEspruino({ mangle: !process.argv.includes("--no-mangle") });
   console.log(`device/dist/espruino.js: ${Buffer.byteLength(code)} bytes (budget 8192)`);
   if (process.argv.includes("--sizes")) {
     for (const s of sizes) console.log(`  ${String(s.bytes).padStart(6)}  ${s.file}`);
+    console.log(`  ${mangled.length} property names shortened: ${mangled.join(" ")}`);
   }
 }

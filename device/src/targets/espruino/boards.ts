@@ -4,20 +4,21 @@
 //
 // Board names are process.env.BOARD prefixes (looked up in the Espruino board
 // files: PICO_R1_3, ESPRUINOBOARD, ESPRUINOWIFI, LINUX); the pins were chosen
-// off each board's default Serial1/Serial2 pins and the USB lines.
+// off each board's default Serial1/Serial2 pins and the USB lines. Kept as
+// strings (not object keys), so the build's property shortening leaves them.
 
-export const BOARD_PINS: { [board: string]: string } = {
-  PICO: "B3,B4,B5,B13",
-  ESPRUINOBOARD: "C6,C7,C8,C9",
-  ESPRUINOWIFI: "B3,B4,B5,B13",
+const BOARD_PINS: string[] = [
+  "PICO", "B3,B4,B5,B13",
+  "ESPRUINOBOARD", "C6,C7,C8,C9",
+  "ESPRUINOWIFI", "B3,B4,B5,B13",
   // the Linux build accepts digitalWrite and ignores it (no GPIO backend)
-  LINUX: "D1,D2,D3,D4",
-};
+  "LINUX", "D1,D2,D3,D4",
+];
 
-/** The pin list for a board name, or the Linux table when the board is not listed. */
+/** The pin list for a board name; the Linux entry when the board is not listed. */
 export function boardPins(board: string): string {
-  for (const name of Object.keys(BOARD_PINS)) {
-    if (board.indexOf(name) === 0) return BOARD_PINS[name]!;
+  for (let i = 0; i < BOARD_PINS.length; i += 2) {
+    if (board.indexOf(BOARD_PINS[i]!) === 0) return BOARD_PINS[i + 1]!;
   }
-  return BOARD_PINS["LINUX"]!;
+  return BOARD_PINS[BOARD_PINS.length - 1]!;
 }
