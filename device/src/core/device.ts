@@ -14,15 +14,15 @@
 // Portable subset: compiled for Espruino and Lua 5.1 too.
 
 import {
-  ACTION_OFF, ACTION_ON, ACTION_REBOOT, ACTION_STATUS, CLASSIC_START, DEV_FENCE, DEV_EVENT, DEV_HELLO, DEV_RESULT, DEV_STATUS, DEV_WD_ARM,
-  DEV_WD_DISARM, DEVICE_NODE, DF_ACTION, DF_BOOT, DF_BY, DF_ERROR, DF_EVENT, DF_HOST, DF_LAST_FENCE, DF_NONCE, DF_OK, DF_OUTLETS, DF_REASON,
+  ACTION_OFF, ACTION_ON, ACTION_REBOOT, ACTION_STATUS, DEV_FENCE, DEV_EVENT, DEV_HELLO, DEV_RESULT, DEV_STATUS, DEV_WD_ARM,
+  DEV_WD_DISARM, DEVICE_NODE, DEVICE_TYPE_PREFIX, FT_STRING, newMessage, DF_ACTION, DF_BOOT, DF_BY, DF_ERROR, DF_EVENT, DF_HOST, DF_LAST_FENCE, DF_NONCE, DF_OK, DF_OUTLETS, DF_REASON,
   DF_REQID, DF_SRC, DF_STATE, DF_TARGET, DF_TIMEOUT, DF_WATCHDOGS, Deframer, DeviceKey, ERR_BAD_REQUEST, ERR_LOST_ARBITRATION,
   ERR_NOT_CONFIGURED, ERR_STALE_NONCE, ERR_UNKNOWN_TARGET, ERR_UNSUPPORTED_METHOD, EVENT_FENCED, EVENT_WD_CYCLE, EVENT_WD_GIVEUP,
-  MAX_DEVICE_TEXT, Message, decodeClassicMessage, deviceMessage, encodeClassic, formatDecimal, getDecimalField, getField,
+  MAX_DEVICE_TEXT, Message, deviceMessage, encodeClassic, formatDecimal, getDecimalField, getField,
   isDeviceMessage, joinDeviceList, parseDecimal, setString, signDeviceMessage, verifyDeviceMessage,
 } from "@lubdub/protocol/portable";
 import { type Hal, LOG_ERROR, LOG_INFO, LOG_WARN, PORT_NAMES } from "./hal.js";
-import { type Settings, SETTINGS_KEY, defaultSettings, getInt, getString, parseSettings, serializeSettings, setSetting } from "./settings.js";
+import { type Settings, SETTINGS_KEY, defaultSettings, outletKey, getInt, getString, parseSettings, serializeSettings, setSetting } from "./settings.js";
 import type { ConsoleBackend, ConsoleHandler, OutletView } from "./console-backend.js";
 import { createConsole } from "./console/console.js";
 
@@ -110,6 +110,25 @@ interface Cycle {
   done: ((this: void) => void) | null;
 }
 
+/**
+ * A classic frame (">>>\n" lines "<<<\n", as the deframer passes them on)
+ * whose lines are all untyped `name=value` strings, as device messages are;
+ * null for anything else. Values are kept as on the wire, so the auth digest
+ * over them is the protocol's (renderClassicLines), without its full decoder.
+ */
+function plainMessage(frame: string): Message | null {
+  const lines = frame.split("\n");
+  if (lines[0] !== ">>>") return null;
+  const msg = newMessage();
+  for (let i = 1; i < lines.length - 2; i++) {
+    const l = lines[i]!;
+    const eq = l.indexOf("=");
+    if (eq <= 0 || l.charCodeAt(0) === 40) return null;
+    msg.fields.push({ name: l.substring(0, eq), type: FT_STRING, value: l.substring(eq + 1) });
+  }
+  return msg;
+}
+
 function lower(s: string): string {
   return s.toLowerCase();
 }
@@ -155,7 +174,7 @@ export class Device implements ConsoleBackend {
       hal.setOutlet(i + 1, this.on[i]!);
     }
     for (const p of this.ports) p.nonce = this.nextNonce();
-    hal.enableWatchdog(getInt(this.cfg, "hw_wd_s"));
+    hal.enableWatchdog(this.int("hw_wd_s"));
     hal.log(LOG_INFO, "boot", "boot " + this.boot + ", " + this.on.length + " outlets");
   }
 
@@ -167,7 +186,7 @@ export class Device implements ConsoleBackend {
       for (let p = 0; p < 2; p++) this.tickWatchdog(p);
       this.con.tick();
     } catch (e) {
-      this.hal.log(LOG_ERROR, "internal", "tick: " + (e as string));
+      this.log(LOG_ERROR, "internal", "tick: " + (e as string));
     }
   }
 
@@ -181,7 +200,7 @@ export class Device implements ConsoleBackend {
         else this.frame(port, ev.frame);
       }
     } catch (e) {
-      this.hal.log(LOG_ERROR, "internal", "port " + PORT_NAMES[port] + ": " + (e as string));
+      this.log(LOG_ERROR, "internal", "port " + PORT_NAMES[port] + ": " + (e as string));
     }
   }
 
@@ -197,7 +216,7 @@ export class Device implements ConsoleBackend {
 
   /** A snapshot of counters, outlets, watchdogs and the last fence (for the simulator and tests). */
   status(): DeviceStatus {
-    const now = this.hal.now();
+    const now = this.now();
     const ports: PortStatus[] = [];
     for (let i = 0; i < 2; i++) {
       const p = this.ports[i]!;
@@ -227,7 +246,7 @@ export class Device implements ConsoleBackend {
   outlets(): OutletView[] {
     const out: OutletView[] = [];
     for (let i = 0; i < this.on.length; i++) {
-      out.push({ n: i + 1, name: getString(this.cfg, "outlet." + (i + 1)), on: this.on[i]!, cycling: this.cycling(i) });
+      out.push({ n: i + 1, name: this.str(outletKey(i + 1)), on: this.on[i]!, cycling: this.cycling(i) });
     }
     return out;
   }
@@ -267,11 +286,11 @@ export class Device implements ConsoleBackend {
   private power(i: number, on: boolean, who: string): void {
     this.on[i] = on;
     // a host powered on gets wd.grace_ms to boot before its watchdog counts silence
-    const until = this.hal.now() + getInt(this.cfg, "wd.grace_ms");
+    const until = this.now() + this.int("wd.grace_ms");
     for (let p = 0; p < 2; p++) if (on && this.owns(p, i) && this.ports[p]!.last < until) this.ports[p]!.last = until;
     this.hal.setOutlet(i + 1, on);
     this.saveOutlets();
-    this.hal.log(LOG_INFO, "outlet", "outlet " + (i + 1) + " " + (on ? "on" : "off") + " by " + who);
+    this.log(LOG_INFO, "outlet", "outlet " + (i + 1) + " " + (on ? "on" : "off") + " by " + who);
   }
 
   private saveOutlets(): void {
@@ -282,14 +301,14 @@ export class Device implements ConsoleBackend {
 
   /** Power-cycles outlet i: off now, on after outlet.off_ms (a cycle in progress is extended). */
   private cycle(i: number, who: string, done: ((this: void) => void) | null): void {
-    const at = this.hal.now() + getInt(this.cfg, "outlet.off_ms");
+    const at = this.now() + this.int("outlet.off_ms");
     for (const c of this.cyc) if (c.i === i) c.at = at;
     this.cyc.push({ i: i, at: at, done: done });
     this.power(i, false, who + " (cycle)");
   }
 
   private tickCycles(): void {
-    const now = this.hal.now();
+    const now = this.now();
     const due: Cycle[] = [];
     const rest: Cycle[] = [];
     for (const c of this.cyc) (c.at <= now ? due : rest).push(c);
@@ -315,7 +334,7 @@ export class Device implements ConsoleBackend {
 
   /** Is outlet i (0-based) named `name` (any case)? */
   private named(i: number, name: string): boolean {
-    return name !== "" && lower(getString(this.cfg, "outlet." + (i + 1))) === lower(name);
+    return name !== "" && lower(this.str(outletKey(i + 1))) === lower(name);
   }
 
   /** Does outlet i power the host behind `port`? */
@@ -325,8 +344,16 @@ export class Device implements ConsoleBackend {
 
   // ---- relay and device messages -----------------------------------------------
 
+  private int(key: string): number {
+    return getInt(this.cfg, key);
+  }
+
+  private str(key: string): string {
+    return getString(this.cfg, key);
+  }
+
   private host(port: number): string {
-    return getString(this.cfg, PORT_NAMES[port] + ".host");
+    return this.str(PORT_NAMES[port] + ".host");
   }
 
   private who(port: number): string {
@@ -336,16 +363,16 @@ export class Device implements ConsoleBackend {
   /** Logs a drop or refusal, at most DROP_LOG_LIMIT per window per port. */
   private note(port: number, event: string, text: string): void {
     const p = this.ports[port]!;
-    const now = this.hal.now();
+    const now = this.now();
     if (now - p.logAt >= DROP_LOG_WINDOW_MS) {
-      if (p.logSkip > 0) this.hal.log(LOG_WARN, event, "port " + PORT_NAMES[port] + ": " + p.logSkip + " more not logged");
+      if (p.logSkip > 0) this.log(LOG_WARN, event, "port " + PORT_NAMES[port] + ": " + p.logSkip + " more not logged");
       p.logAt = now;
       p.logN = 0;
       p.logSkip = 0;
     }
     if (p.logN < DROP_LOG_LIMIT) {
       p.logN++;
-      this.hal.log(LOG_WARN, event, "port " + PORT_NAMES[port] + ": " + text);
+      this.log(LOG_WARN, event, "port " + PORT_NAMES[port] + ": " + text);
     } else {
       p.logSkip++;
     }
@@ -353,19 +380,22 @@ export class Device implements ConsoleBackend {
 
   private frame(port: number, frame: string): void {
     const p = this.ports[port]!;
-    const now = this.hal.now();
+    const now = this.now();
     if (p.last < now) p.last = now; // feeds the watchdog (not during grace)
-    // Only frames that could be device messages are decoded; the rest go on as they are.
-    if (frame.indexOf("t=ldev-") >= 0) {
-      const r = frame.substring(0, 4) === CLASSIC_START ? decodeClassicMessage(frame, 0, 0) : null;
-      if (r === null || !r.ok) {
+    // A frame with a "t=ldev-" field is decoded (the rest go on undecoded):
+    // device messages are consumed, never relayed, and so is anything that
+    // looks like one but is not a plain classic message (a netstring, typed
+    // fields).
+    if (frame.indexOf("\nt=" + DEVICE_TYPE_PREFIX) >= 0 || frame.indexOf(")t=" + DEVICE_TYPE_PREFIX) >= 0) {
+      const msg = plainMessage(frame);
+      if (msg === null) {
         p.dropped++;
-        this.note(port, "drop", "undecodable device frame");
+        this.note(port, "drop", "bad device frame");
         return;
       }
-      if (isDeviceMessage(r.message)) {
+      if (isDeviceMessage(msg)) {
         p.dev++;
-        this.request(port, r.message);
+        this.request(port, msg);
         return;
       }
     }
@@ -386,9 +416,9 @@ export class Device implements ConsoleBackend {
   }
 
   private key(): DeviceKey | null {
-    const secret = getString(this.cfg, "key.secret");
+    const secret = this.str("key.secret");
     if (secret === "") return null;
-    return { index: getInt(this.cfg, "key.index"), method: getString(this.cfg, "key.method"), secret: secret };
+    return { index: this.int("key.index"), method: this.str("key.method"), secret: secret };
   }
 
   private nextNonce(): string {
@@ -456,16 +486,16 @@ export class Device implements ConsoleBackend {
     const p = this.ports[port]!;
     if (timeout === -1) {
       p.armed = false;
-      this.hal.log(LOG_INFO, "wd", "disarmed by " + this.who(port));
+      this.log(LOG_INFO, "wd", "disarmed by " + this.who(port));
       return "";
     }
-    if (timeout === null || timeout < getInt(this.cfg, "wd.min_timeout_ms") || timeout > getInt(this.cfg, "wd.max_timeout_ms")) return ERR_BAD_REQUEST;
-    const now = this.hal.now();
+    if (timeout === null || timeout < this.int("wd.min_timeout_ms") || timeout > this.int("wd.max_timeout_ms")) return ERR_BAD_REQUEST;
+    const now = this.now();
     p.armed = true;
     p.gaveUp = false;
     p.timeout = timeout;
     if (p.last < now) p.last = now;
-    this.hal.log(LOG_INFO, "wd", "armed " + timeout + " ms by " + this.who(port));
+    this.log(LOG_INFO, "wd", "armed " + timeout + " ms by " + this.who(port));
     return "";
   }
 
@@ -481,7 +511,7 @@ export class Device implements ConsoleBackend {
 
   private tickWatchdog(port: number): void {
     const p = this.ports[port]!;
-    const now = this.hal.now();
+    const now = this.now();
     if (!p.armed || p.gaveUp || now - p.last < p.timeout) return;
     const host = this.host(port);
     const outlets = this.resolve(host);
@@ -493,22 +523,16 @@ export class Device implements ConsoleBackend {
       p.last = now;
       return;
     }
-    if (this.recentCycles(p, now) >= getInt(this.cfg, "wd.max_per_hour")) {
+    if (this.recentCycles(p, now) >= this.int("wd.max_per_hour")) {
       p.gaveUp = true;
-      this.hal.log(LOG_ERROR, "wd", this.who(port) + " silent; " + p.cycles.length + " cycles in the last hour, giving up");
+      this.log(LOG_ERROR, "wd", this.who(port) + " silent; " + p.cycles.length + " cycles this hour, giving up");
       this.event(1 - port, EVENT_WD_GIVEUP, host, "", "");
       return;
     }
     p.cycles.push(now);
-    this.hal.log(LOG_ERROR, "wd", this.who(port) + " silent for " + p.timeout + " ms: power-cycling outlets " + joinDeviceList(this.numbers(outlets)));
+    this.log(LOG_ERROR, "wd", this.who(port) + " silent " + p.timeout + " ms: power cycle");
     for (const i of outlets) this.cycle(i, "watchdog " + PORT_NAMES[port], null);
     this.event(1 - port, EVENT_WD_CYCLE, host, "", "");
-  }
-
-  private numbers(outlets: number[]): string[] {
-    const out: string[] = [];
-    for (const i of outlets) out.push(formatDecimal(i + 1));
-    return out;
   }
 
   // ---- fencing -------------------------------------------------------------------
@@ -527,7 +551,7 @@ export class Device implements ConsoleBackend {
     if (action !== ACTION_ON && action !== ACTION_OFF && action !== ACTION_REBOOT && action !== ACTION_STATUS) return ERR_BAD_REQUEST;
     const outlets = this.resolve(target);
     if (outlets.length === 0) return ERR_UNKNOWN_TARGET;
-    const now = this.hal.now();
+    const now = this.now();
     const other = 1 - port;
     if (action !== ACTION_STATUS) {
       // A requester that is itself off or being cycled, or that was fenced by its
@@ -541,9 +565,9 @@ export class Device implements ConsoleBackend {
         else this.power(i, action === ACTION_ON, by);
       }
       if (action !== ACTION_ON) {
-        if (this.hits(outlets, other)) this.ports[other]!.hold = now + getInt(this.cfg, "fence.hold_ms");
+        if (this.hits(outlets, other)) this.ports[other]!.hold = now + this.int("fence.hold_ms");
         this.lastFence = { at: now, port: PORT_NAMES[port]!, by: this.host(port), target: target, action: action, reason: reason };
-        this.hal.log(LOG_WARN, "fence", target + " (outlets " + joinDeviceList(this.numbers(outlets)) + ") " + action + " at the request of " + by + ": " + reason);
+        this.log(LOG_WARN, "fence", target + " " + action + " by " + by + ": " + reason);
         this.event(other, EVENT_FENCED, target, this.host(port), reason);
       }
     }
@@ -556,7 +580,7 @@ export class Device implements ConsoleBackend {
 
   /** ldev-status: outlets, watchdogs, last fence, boot count and this port's nonce; ok=0 when no key is set. */
   private sendStatus(port: number, hello: Message): void {
-    const now = this.hal.now();
+    const now = this.now();
     const msg = deviceMessage(DEV_STATUS, DEVICE_NODE, getField(hello, DF_SRC) || this.host(port));
     const k = this.key();
     setString(msg, DF_OK, k === null ? "0" : "1");
