@@ -135,6 +135,18 @@ test("ldev- frames are consumed, never relayed", () => {
   assert.ok(st.refused >= 2);
 });
 
+test("device-looking frames: typed fields dropped; a first t that is not ldev- relayed", () => {
+  const b = new Bench();
+  b.dev.portData(PORT_A, ">>>\nt=ldev-fence\n(1)x=AAAA\n<<<\n");
+  const dup = ">>>\nt=status\nsrc=alpha\nt=ldev-fence\n<<<\n";
+  b.dev.portData(PORT_A, dup);
+  assert.is(b.hal.take(PORT_B), dup);
+  const st = b.dev.status().ports[PORT_A]!;
+  assert.is(st.dropped, 1);
+  assert.is(st.relayed, 1);
+  assert.is(st.device, 0);
+});
+
 test("drop logs are rate limited", () => {
   const b = new Bench();
   const f = frames[0]!;
