@@ -4,6 +4,7 @@
 import type { Benchmark } from "./harness.js";
 import { agentBenchmark } from "./agent.js";
 import { codecBenchmark } from "./codec.js";
+import { deviceBenchmark } from "./device.js";
 import { failoverBenchmark } from "./failover.js";
 
-export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, agentBenchmark, failoverBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, agentBenchmark, failoverBenchmark, deviceBenchmark];
