@@ -46,6 +46,15 @@ export interface GatewayOptions {
 
 export const HMAC_METHODS: string[] = ["sha1", "md5"];
 
+/**
+ * A host port is not read while the other port (where its frames go) or the
+ * port itself (replies) has more than this waiting to be written: the
+ * kernel's tty buffer then fills and the sender is held back, instead of the
+ * relay dropping bytes. On a real line both ports run at the same baud and
+ * this never triggers; on ptys (no baud) it is the only flow control.
+ */
+export const READ_PAUSE_BACKLOG = 4096;
+
 /** The state file: every stored key, rewritten whole through a temporary file and rename(2). */
 export class StateFile {
   store: StateStore;
@@ -411,7 +420,13 @@ export class Gateway {
     const ttys = this.ttys();
     for (const t of ttys) {
       t.service();
-      if (t.fd >= 0) fds[t.fd] = { events: { IN: true, OUT: t.backlog > 0 } };
+      if (t.fd < 0) continue;
+      let read = true;
+      if (t === this.portA || t === this.portB) {
+        const other = t === this.portA ? this.portB : this.portA;
+        read = t.backlog <= READ_PAUSE_BACKLOG && (other === null || other.backlog <= READ_PAUSE_BACKLOG);
+      }
+      fds[t.fd] = { events: { IN: read, OUT: t.backlog > 0 } };
     }
     const tcp = this.tcp;
     if (tcp !== null) {
