@@ -15,10 +15,17 @@ import { DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.
 import { DeviceClient } from "./support/device-client.js";
 import { classicFrame, loadFixtureSets, noise } from "./support/fixture-frames.js";
 import { Rng, seedFromEnv } from "./support/rng.js";
-import { testWhere } from "./support/require.js";
+import { type Requirement, testWhere } from "./support/require.js";
+import { spawnSync } from "node:child_process";
 
 const t = test;
-const REQS = deviceRequirements("lua");
+/** lua5.1 alone is not enough: the gateway needs luaposix and LuaBitOp too. */
+const LUA_MODULES: Requirement = {
+  check: () =>
+    spawnSync("lua5.1", ["-e", "require('posix.poll'); require('bit')"]).status === 0 ? null : "needs luaposix and LuaBitOp (Debian packages lua-posix, lua-bitop)",
+  what: "lua-posix and lua-bitop",
+};
+const REQS = [...deviceRequirements("lua"), LUA_MODULES];
 
 function fixtureFrames(): string[] {
   const out: string[] = [];
