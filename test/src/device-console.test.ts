@@ -97,7 +97,7 @@ async function consoleOutlets(port: number, confirmEcho: boolean): Promise<{ [na
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`console read-back timed out: ${JSON.stringify(got)}`));
-    }, 5000);
+    }, 10_000);
     s.on("data", (d: Buffer) => (got += d.toString("latin1")));
     s.on("error", () => {});
     s.on("close", () => {
@@ -159,7 +159,7 @@ for (const v of VARIANTS) {
         await d.waitStatus(() => {
           const o = d.outlets();
           return o.length === 3 && o[0] === want[0] && o[1] === want[1] && o[2] === want[2];
-        }, 3000, `outlets ${want} after ${what}`);
+        }, 5000, `outlets ${want} after ${what}`);
         assert.equal(await consoleOutlets(port, v.chatty), { node1: want[0], node2: want[1], "Outlet 3": want[2] }, `console read-back after ${what}`);
       };
 
@@ -197,10 +197,11 @@ for (const v of VARIANTS) {
       await expectState([true, true, true], "unknown host");
 
       // Wrong password: refused (the plugin retries 20 times), and the console locks after FAIL_LIMIT.
+      // (-S exits 1; -T exits 2, or aborts in glibc's fortify check on the plugin's logout after a failed login.)
       r = await stonith("wrong", ["-S"]);
-      assert.ok(r.code !== 0, `wrong password must fail: ${show(r)}`);
+      assert.ok(r.code !== 0 && r.signal !== "SIGKILL", `wrong password must fail: ${show(r)}`);
       r = await stonith("wrong", ["-T", "off", "node1"]);
-      assert.ok(r.code !== 0 && r.code !== null, `wrong password must fail: ${show(r)}`);
+      assert.ok(r.code !== 0 && r.signal !== "SIGKILL", `wrong password must fail: ${show(r)}`);
       assert.ok(d.events("console_locked").length >= 1, `lockout logged: ${d.describe()}`);
       assert.equal(d.outlets(), [true, true, true]);
       r = await stonith(PASSWORD, ["-S"]);
