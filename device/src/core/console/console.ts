@@ -89,7 +89,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     return null;
   }
   function drop(s: Session | null): void {
-    if (s === null) return;
+    if (s === null || s.g) return;
     s.g = true;
     sessions.splice(sessions.indexOf(s), 1);
   }
