@@ -277,4 +277,45 @@ testWhere(t, "lua: garbage on every port and a flood of console sessions never s
   }
 });
 
+testWhere(t, "lua: Lua errors in the core and in the loop are caught, logged and counted; the device keeps relaying", REQS, async () => {
+  // LUA_INIT runs before the bundle and injects two faults, as bugs would:
+  // string.find (what the core's indexOf compiles to) raises once on a marked
+  // chunk, inside the core; posix.poll.poll raises once on its 30th call,
+  // inside the gateway's own loop.
+  const init =
+    'local find = string.find; local fired = false; string.find = function(s, p, ...) ' +
+    'if not fired and type(s) == "string" and find(s, "BOOM-LUBDUB", 1, true) then fired = true; error("injected core fault") end ' +
+    "return find(s, p, ...) end; " +
+    'local P = require("posix.poll"); local poll = P.poll; local calls = 0; P.poll = function(...) ' +
+    'calls = calls + 1; if calls == 30 then error("injected loop fault") end return poll(...) end';
+  const saved = process.env.LUA_INIT;
+  process.env.LUA_INIT = init;
+  let dev: DeviceProc;
+  try {
+    dev = await DeviceProc.start({ impl: "lua", console: false });
+  } finally {
+    if (saved === undefined) delete process.env.LUA_INIT;
+    else process.env.LUA_INIT = saved;
+  }
+  const a = HostLine.open(dev.hostA);
+  const b = HostLine.open(dev.hostB);
+  try {
+    const loop = await dev.waitRecord((r) => r.event === "core-exception" && String(r.err).includes("injected loop fault"), 5000, 0, "loop fault logged");
+    assert.is(loop.level, 50);
+    await dev.waitStatus((s) => (s.hal.coreErrors as number) >= 1, 3000, "loop fault counted");
+    await a.write("BOOM-LUBDUB\n");
+    // the core guards its own inputs (event "internal"); the gateway's guard (core-exception) is behind it
+    const core = await dev.waitRecord((r) => r.level >= 50 && JSON.stringify(r).includes("injected core fault"), 3000, 0, "core fault logged");
+    console.log(`  caught: ${loop.event} (${loop.input}), ${core.event}`);
+    const hb = ">>>\nt=status\nsrc=alpha\nseq=2\nauth=1 00\n<<<\n";
+    await a.write(hb);
+    await b.waitFor((r) => r.includes(hb), 3000, "a heartbeat after the faults");
+    assert.ok(dev.running, "still running");
+  } finally {
+    a.close();
+    b.close();
+    await dev.stop();
+  }
+});
+
 t.run();
