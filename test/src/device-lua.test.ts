@@ -318,4 +318,29 @@ testWhere(t, "lua: Lua errors in the core and in the loop are caught, logged and
   }
 });
 
+testWhere(t, "lua: a hung loop is reset by the hardware watchdog (alarm), which logs hw-watchdog-expired first", REQS, async () => {
+  // the 40th poll never returns: an endless Lua loop, as a hung core would be
+  const init = 'local P = require("posix.poll"); local poll = P.poll; local calls = 0; P.poll = function(...) ' +
+    "calls = calls + 1; if calls == 40 then while true do end end return poll(...) end";
+  const saved = process.env.LUA_INIT;
+  process.env.LUA_INIT = init;
+  let dev: DeviceProc;
+  try {
+    dev = await DeviceProc.start({ impl: "lua", console: false, hwWatchdog: "exit", settings: { hw_wd_s: "1" } });
+  } finally {
+    if (saved === undefined) delete process.env.LUA_INIT;
+    else process.env.LUA_INIT = saved;
+  }
+  try {
+    const rec = await dev.waitRecord((r) => r.event === "hw-watchdog-expired", 8000, 0, "hw-watchdog-expired");
+    assert.is(rec.action, "reset");
+    const until = Date.now() + 3000;
+    while (dev.running && Date.now() < until) await sleep(20);
+    assert.is(dev.running, false, "the process ended");
+    assert.is(dev.exitSignal, "SIGKILL", "by SIGKILL, as the simulator's reset");
+  } finally {
+    await dev.stop();
+  }
+});
+
 t.run();
