@@ -13,6 +13,7 @@ import type { Diagnostic } from "@lubdub/protocol";
 import { formatInterval, parseInterval } from "./interval.js";
 import type { AutoFailback, HaConfig, MediumDirective, ParsedHaCf } from "./types.js";
 import { SYSLOG_FACILITY_NAMES } from "./facilities.js";
+import { fenceTypeNames, findFenceType } from "../fencing/registry.js";
 
 export const DEFAULT_UDPPORT = 694;
 export const DEFAULT_BAUD = 19200;
@@ -50,6 +51,10 @@ type Ctx = {
   serialCount: number;
   /** Line of each env name's first setting. */
   envAt: Map<string, number>;
+  /** This node's name. */
+  node: string;
+  /** The current line after the directive name, comments cut, blanks kept (stonith lines need it as Heartbeat reads it). */
+  rest: string;
 };
 
 function err(c: Ctx, message: string): void {
@@ -310,10 +315,45 @@ const DIRECTIVES: Record<string, Directive> = {
       err(c, "autojoin: lubdub clusters have exactly the nodes ha.cf lists (autojoin none)");
     },
   },
-  // Heartbeat features lubdub does not have yet.
-  stonith: refused("fencing is not built yet; a cluster that expects STONITH must not run without it"),
-  stonith_host: refused("fencing is not built yet; a cluster that expects STONITH must not run without it"),
-  watchdog: refused("the kernel watchdog is not driven yet"),
+  stonith_host: {
+    arity: "any",
+    apply(c, values, name) {
+      const [host, type] = values;
+      if (host === undefined) return err(c, `${name}: needs a host (* or a node name), a STONITH type and its parameters`);
+      const applies = host === "*" || host.toLowerCase() === c.node.toLowerCase();
+      if (host !== "*" && !c.cfg.nodes.some((n) => n.toLowerCase() === host.toLowerCase()) && !/^[A-Za-z0-9._-]+$/.test(host)) return err(c, `${name}: '${host}' is not * or a node name`);
+      if (type === undefined) {
+        // Heartbeat reads no further on another node's line.
+        if (applies) return err(c, `${name}: needs a STONITH type after '${host}'`);
+        return warn(c, `${name}: no STONITH type (the line is for ${host}, which would refuse it)`);
+      }
+      // The parameters: everything after the type, blanks included (the last name takes the rest).
+      const params = c.rest.replace(/^[ \t\r\f]*\S+[ \t\r\f]+\S+/, "").replace(/^[ \t\n\r\f]+/, "");
+      if (findFenceType(type) === null) {
+        if (applies) return err(c, `${name}: unknown STONITH type '${type}' (lubdub has: ${fenceTypeNames().join(", ")})`);
+        warn(c, `${name}: unknown STONITH type '${type}' on ${host}'s line (${host} would refuse it)`);
+      }
+      if (/[ \t\f]$/.test(params)) warn(c, `${name}: the last parameter ends with blanks, which are part of it (as in Heartbeat)`);
+      c.cfg.stonith.push({ kind: "stonith_host", host, type, params, line: c.line });
+    },
+  },
+  stonith: {
+    arity: "any",
+    apply(c, values, name) {
+      const [type] = values;
+      if (type === undefined || values.length < 2) return err(c, `${name}: needs a STONITH type and a parameter file: stonith TYPE FILE`);
+      if (findFenceType(type) === null) return err(c, `${name}: unknown STONITH type '${type}' (lubdub has: ${fenceTypeNames().join(", ")})`);
+      const file = c.rest.replace(/^[ \t\r\f]*\S+[ \t\r\f]+/, "");
+      c.cfg.stonith.push({ kind: "stonith", type, file, line: c.line });
+    },
+  },
+  watchdog: {
+    arity: "one",
+    apply(c, [v], name) {
+      if (!v!.startsWith("/")) return err(c, `${name}: '${v}' is not a device path (e.g. /dev/watchdog)`);
+      c.cfg.watchdog = { device: v!, line: c.line };
+    },
+  },
   respawn: {
     arity: "any",
     apply(c, values, name) {
@@ -379,7 +419,7 @@ function defaults(source: string): HaConfig {
   return {
     source, nodes: [], keepaliveMs: DEFAULT_KEEPALIVE_MS, deadtimeMs: DEFAULT_DEADTIME_MS, warntimeMs: 0, initdeadMs: 0, deadpingMs: 0,
     maxRexmitDelayMs: DEFAULT_MAX_REXMIT_DELAY_MS, udpport: DEFAULT_UDPPORT, baud: DEFAULT_BAUD, media: [], pingNodes: [], autoFailback: "legacy",
-    debug: 0, hbgenmethod: "file", msgfmt: "classic", uuidfrom: "file", respawn: [], env: {}, setAt: {},
+    debug: 0, hbgenmethod: "file", msgfmt: "classic", uuidfrom: "file", respawn: [], env: {}, stonith: [], setAt: {},
   };
 }
 
@@ -395,7 +435,7 @@ export function defaultInitdead(deadtimeMs: number): number {
  * overridden), which must be in the node list. Never throws.
  */
 export function parseHaCf(text: string, source: string, node: string): ParsedHaCf {
-  const c: Ctx = { cfg: defaults(source), diag: [], source, line: 0, mediaSeen: false, serialCount: 0, envAt: new Map() };
+  const c: Ctx = { cfg: defaults(source), diag: [], source, line: 0, mediaSeen: false, serialCount: 0, envAt: new Map(), node, rest: "" };
   if (text.length > MAX_HACF_BYTES) {
     err(c, `file is larger than ${MAX_HACF_BYTES} bytes`);
     return { config: c.cfg, diagnostics: c.diag };
@@ -406,6 +446,9 @@ export function parseHaCf(text: string, source: string, node: string): ParsedHaC
     let raw = lines[i]!;
     const hash = raw.indexOf("#");
     if (hash >= 0) raw = raw.slice(0, hash);
+    // Heartbeat cuts the line at its first CR or LF.
+    const cr = raw.search(/[\r\n]/);
+    c.rest = (cr >= 0 ? raw.slice(0, cr) : raw).replace(/^[ \t\f\v]*\S+/, "");
     const words = raw.split(/[ \t\r\f\v]+/).filter((w) => w.length > 0);
     if (words.length === 0) continue;
     const [first, ...values] = words;
@@ -493,6 +536,11 @@ function finish(c: Ctx, node: string): void {
   }
   if (cfg.pingNodes.length > 0 && cfg.autoFailback === "legacy") {
     at0(cfg.pingNodes[0]!.line, "warning", "ping nodes with auto_failback legacy: they are watched, but a node that loses them keeps its groups (moving them needs auto_failback on or off)");
+  }
+  for (const d of cfg.stonith) {
+    if (d.kind === "stonith_host" && d.host !== "*" && !cfg.nodes.some((n) => n.toLowerCase() === d.host.toLowerCase())) {
+      at0(d.line, "warning", `stonith_host: '${d.host}' is not a cluster node; the line never applies`);
+    }
   }
   if (cfg.nodes.length > 2) at0(at("node"), "warning", `${cfg.nodes.length} nodes listed; lubdub is built and tested for two-node clusters`);
   if (cfg.nodes.length === 1 && cfg.media.length > 0) at0(at("node"), "warning", "only one node listed: there is no peer to heartbeat with");

@@ -11,6 +11,8 @@ import type { HaConfig } from "./types.js";
 import { loadHaresources, type ResourceGroup } from "../resources/haresources.js";
 import { respawnProblems } from "../respawn/check.js";
 import { LUBDUB_CF, parseLubdubCf, type LubdubCf } from "./lubdub-cf.js";
+import { resolveStonith, type ResolvedStonith } from "../fencing/config.js";
+import { DEFAULT_EXTERNAL_DIR, DEFAULT_FENCE_AGENTS_DIR, SILENT_LOG } from "../fencing/types.js";
 
 export const DEFAULT_CONFIG_DIR = "/etc/ha.d";
 /** authkeys is a few lines; anything bigger is refused unread. */
@@ -24,6 +26,8 @@ export interface LoadedConfig {
   groups: ResourceGroup[];
   /** lubdub's own additions (lubdub.cf); empty when the file is absent. */
   lubdub: LubdubCf;
+  /** This node's STONITH device (ha.cf stonith_host / stonith), parameters resolved; null: none. */
+  stonith: ResolvedStonith | null;
   diagnostics: Diagnostic[];
   /** True when there is no error: the agent may start. */
   ok: boolean;
@@ -100,6 +104,19 @@ export function loadConfigDir(configDir: string, node: string): LoadedConfig {
       lubdub = r.config;
     }
   }
+  let stonith: ResolvedStonith | null = null;
+  if (config && config.stonith.length > 0) {
+    // As Heartbeat does while reading ha.cf: the parameter file is read and
+    // external plugins are asked for their configuration names.
+    const r = resolveStonith(config, node, {
+      localNode: node,
+      externalDir: lubdub.fencing?.externalDir ?? DEFAULT_EXTERNAL_DIR,
+      fenceAgentsDir: lubdub.fencing?.agentsDir ?? DEFAULT_FENCE_AGENTS_DIR,
+      log: SILENT_LOG,
+    });
+    diagnostics.push(...r.diagnostics);
+    stonith = r.stonith;
+  }
   const ok = config !== null && keys !== null && !diagnostics.some((d) => d.severity === "error");
-  return { config, keys, groups, lubdub, diagnostics, ok };
+  return { config, keys, groups, lubdub, stonith, diagnostics, ok };
 }

@@ -8,6 +8,12 @@
 //   # gratuitous ARP after an IP takeover (IPaddr or IPaddr2; defaults as Heartbeat's agents)
 //   arp IPaddr2 count=5 interval=200ms refresh_after=10s refresh_count=2
 //
+//   # fencing (ha.cf stonith_host / stonith): time limits, retries, alert, plugin directories
+//   fencing timeout=5min attempt_timeout=60s retry=2s retry_max=30s action=reboot alert=/usr/local/sbin/fence-alert
+//   fencing external_dir=/usr/lib/stonith/plugins/external agents_dir=/usr/sbin
+//   # bravo waits 10 s before fencing alpha: in a race, alpha wins
+//   fencing_delay bravo 10s
+//
 // Times take Heartbeat's forms (10, 10s, 500ms) plus "min" and "h".
 
 import type { Diagnostic } from "@lubdub/protocol";
@@ -47,10 +53,31 @@ const MAX_ARP_COUNT = 100;
 const MAX_ARP_INTERVAL_MS = 10_000;
 const MAX_ARP_REFRESH_AFTER_MS = 3_600_000;
 
+/** `fencing` and `fencing_delay` lines: how lubdubd fences (see fencing/policy.ts). Unset fields keep the defaults. */
+export interface FencingSpec {
+  totalTimeoutMs?: number;
+  attemptTimeoutMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  action?: "reboot" | "off";
+  /** Absolute path of a program run (without a shell) when fencing gives up: PROGRAM NODE RESULT. */
+  alert?: string;
+  externalDir?: string;
+  agentsDir?: string;
+  /** Node → how long it waits before fencing its peer. */
+  delays: Record<string, number>;
+}
+
 export interface LubdubCf {
   monitors: MonitorSpec[];
   arp: ArpSpec[];
+  /** Absent in configurations built by hand (tests): the defaults apply. */
+  fencing?: FencingSpec;
 }
+
+/** Bounds for fencing times. */
+const MAX_FENCE_TIMEOUT_MS = 24 * 3_600_000;
+const MAX_FENCE_DELAY_MS = 10 * 60_000;
 
 function duration(text: string): number | null {
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|min|h)?$/.exec(text);
@@ -71,8 +98,45 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
   };
   if (text.length > MAX_LUBDUB_CF_BYTES) {
     err(0, `larger than ${MAX_LUBDUB_CF_BYTES} bytes`);
-    return { config: { monitors, arp }, diagnostics };
+    return { config: { monitors, arp, fencing: { delays: {} } }, diagnostics };
   }
+  const fencing: FencingSpec = { delays: {} };
+  const parseFencing = (opts: string[], line: number): void => {
+    if (opts.length === 0) return err(line, "fencing: no option (timeout=, attempt_timeout=, retry=, retry_max=, action=, alert=, external_dir=, agents_dir=)");
+    for (const o of opts) {
+      const eq = o.indexOf("=");
+      const name = eq > 0 ? o.slice(0, eq) : o;
+      const value = eq > 0 ? o.slice(eq + 1) : "";
+      const times: Record<string, keyof FencingSpec> = { timeout: "totalTimeoutMs", attempt_timeout: "attemptTimeoutMs", retry: "retryMinMs", retry_max: "retryMaxMs" };
+      const field = times[name];
+      if (field !== undefined) {
+        const ms = duration(value);
+        if (ms === null || ms <= 0 || ms > MAX_FENCE_TIMEOUT_MS) return err(line, `fencing: ${name}='${value}' is not a duration (10s, 500ms, 5min) up to 24h`);
+        (fencing as unknown as Record<string, number>)[field] = ms;
+      } else if (name === "action") {
+        if (value !== "reboot" && value !== "off") return err(line, `fencing: action='${value}' is not reboot or off`);
+        fencing.action = value;
+      } else if (name === "alert" || name === "external_dir" || name === "agents_dir") {
+        if (!value.startsWith("/")) return err(line, `fencing: ${name}='${value}' is not an absolute path`);
+        if (name === "alert") fencing.alert = value;
+        else if (name === "external_dir") fencing.externalDir = value;
+        else fencing.agentsDir = value;
+      } else {
+        return err(line, `fencing: unknown option '${o}' (timeout=, attempt_timeout=, retry=, retry_max=, action=, alert=, external_dir=, agents_dir=)`);
+      }
+    }
+    if (fencing.retryMinMs !== undefined && fencing.retryMaxMs !== undefined && fencing.retryMinMs > fencing.retryMaxMs) err(line, "fencing: retry is longer than retry_max");
+    if (fencing.attemptTimeoutMs !== undefined && fencing.totalTimeoutMs !== undefined && fencing.attemptTimeoutMs > fencing.totalTimeoutMs) err(line, "fencing: attempt_timeout is longer than timeout");
+  };
+  const parseDelay = (args: string[], line: number): void => {
+    const [node, time, ...more] = args;
+    if (node === undefined || time === undefined || more.length > 0) return err(line, "fencing_delay: NODE TIME (the node that waits before fencing its peer)");
+    const ms = duration(time);
+    if (ms === null || ms > MAX_FENCE_DELAY_MS) return err(line, `fencing_delay: '${time}' is not a duration up to 10min`);
+    const key = node.toLowerCase();
+    if (fencing.delays[key] !== undefined) return err(line, `fencing_delay: ${node} already has a delay`);
+    fencing.delays[key] = ms;
+  };
   const parseArp = (cls: string | undefined, opts: string[], line: number): void => {
     if (cls !== "IPaddr" && cls !== "IPaddr2") return err(line, `arp: which class? (IPaddr or IPaddr2, got '${cls ?? ""}')`);
     const dup = arp.find((a) => a.className === cls);
@@ -104,7 +168,9 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
     if (words.length === 0) return;
     const [directive, key, ...opts] = words;
     if (directive === "arp") return parseArp(key, opts, line);
-    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor, arp)`);
+    if (directive === "fencing") return parseFencing(words.slice(1), line);
+    if (directive === "fencing_delay") return parseDelay(words.slice(1), line);
+    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor, arp, fencing, fencing_delay)`);
     if (!key) return err(line, "monitor: which group? (a haresources group key, or *)");
     if (key !== "*" && !groupKeys.includes(key)) return err(line, `monitor: no group '${key}' in haresources (keys: ${groupKeys.join(", ") || "none"})`);
     const spec: MonitorSpec = { key, intervalMs: 0, timeoutMs: MONITOR_DEFAULT_TIMEOUT_MS, restarts: MONITOR_DEFAULT_RESTARTS, windowMs: MONITOR_DEFAULT_WINDOW_MS, line };
@@ -131,7 +197,10 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
     if (dup) return err(line, `monitor: '${key}' already has a monitor at line ${dup.line}`);
     monitors.push(spec);
   });
-  return { config: { monitors, arp }, diagnostics };
+  if (Object.keys(fencing.delays).length > 1) {
+    diagnostics.push({ severity: "warning", source, line: 0, message: "fencing_delay: more than one node waits; a delay only settles a race when one node waits longer than the other" });
+  }
+  return { config: { monitors, arp, fencing }, diagnostics };
 }
 
 /** The monitor for one group: its own line, else the "*" line, else none. */

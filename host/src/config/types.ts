@@ -33,6 +33,15 @@ export interface PingNodeDirective {
   line: number;
 }
 
+/**
+ * A `stonith_host HOST TYPE PARAMS…` or `stonith TYPE FILE` line. Parameters
+ * are kept as text: which names they fill depends on the type (its
+ * getconfignames), resolved by fencing/config.ts.
+ */
+export type StonithDirective =
+  | { kind: "stonith_host"; host: string; type: string; params: string; line: number }
+  | { kind: "stonith"; type: string; file: string; line: number };
+
 export interface HaConfig {
   /** The ha.cf file this came from (for messages). */
   source: string;
@@ -65,6 +74,10 @@ export interface HaConfig {
    * HA_NAME (its prefix) to the processes it starts; so do respawn clients here.
    */
   env: Record<string, string>;
+  /** `stonith` and `stonith_host` lines in ha.cf order (every node's; see fencing/config.ts for which apply). */
+  stonith: StonithDirective[];
+  /** `watchdog FILE`: the kernel watchdog device the agent feeds. */
+  watchdog?: { device: string; line: number };
   /** Directives that were set explicitly, with their line. */
   setAt: Record<string, number>;
 }
