@@ -9,7 +9,9 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, type Socket } from "node:net";
 import { DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.js";
 import { DeviceClient } from "./support/device-client.js";
@@ -172,8 +174,10 @@ testWhere(t, "lua: interpreter commands on a host port run nothing; the bytes ar
   }
 });
 
-testWhere(t, "lua: a signed fence request switches the outlet off; its replay and a forgery are refused and logged", REQS, async () => {
-  const dev = await DeviceProc.start({ impl: "lua", outlets: 4, settings: FENCING });
+testWhere(t, "lua: a signed fence request switches the outlet off (and runs --outlet-cmd); its replay and a forgery are refused and logged", REQS, async () => {
+  const relays = join(tmpdir(), `lubdub-lua-relays-${process.pid}`);
+  rmSync(relays, { force: true });
+  const dev = await DeviceProc.start({ impl: "lua", outlets: 4, settings: FENCING, args: ["--outlet-cmd", `printf '%s %s\\n' >> ${relays}`] });
   const alpha = await DeviceClient.open(dev.hostA, KEY, { name: "alpha" });
   const bravo = await DeviceClient.open(dev.hostB, KEY, { name: "bravo" });
   try {
@@ -204,6 +208,9 @@ testWhere(t, "lua: a signed fence request switches the outlet off; its replay an
     assert.is(forged.error, "bad-signature");
     await sleep(200);
     assert.equal(dev.outlets().slice(0, 2), [true, false], "only the accepted fence switched anything");
+    const moved = readFileSync(relays, "utf8").trim().split("\n");
+    assert.equal(moved.slice(-1), ["2 off"], `the outlet command ran for the fence: ${moved.join(", ")}`);
+    assert.is(moved.filter((l) => l.endsWith(" off")).length, 1, "and for nothing else");
     const st2 = dev.portStatus("a")!;
     assert.ok((st2.refused as number) >= 2, `refusals counted: ${JSON.stringify(st2)}`);
     assert.is(dev.events("core-exception").length, 0, "no Lua error");
@@ -211,6 +218,7 @@ testWhere(t, "lua: a signed fence request switches the outlet off; its replay an
     await alpha.close();
     await bravo.close();
     await dev.stop();
+    rmSync(relays, { force: true });
   }
 });
 

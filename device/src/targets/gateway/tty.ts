@@ -97,6 +97,7 @@ export class Tty {
     if (t === undefined || t === null) return "not a tty: " + lastError(this.px);
     const speedName = "B" + this.baud;
     const speed = tio[speedName];
+    if (typeof speed !== "number") this.on.problem("baud " + this.baud + " is not one luaposix termio names; running at 19200");
     const raw: Termios = {
       iflag: 0,
       oflag: 0,
