@@ -12,7 +12,7 @@
 import { parseDecimal } from "@lubdub/protocol/portable";
 import { Device } from "../../core/device.js";
 import { getInt, parseSettings, serializeSettings, setSetting, SETTINGS_KEY } from "../../core/settings.js";
-import { guarded, luaIo, luaOs } from "../lua/lua.js";
+import { guarded, luaIo, luaOs, seedRandom } from "../lua/lua.js";
 import { checkBit, Core, Gateway, StateFile } from "./gateway.js";
 import { levelByName, Logger } from "./log.js";
 import { loadPosix, Posix } from "./posix.js";
@@ -216,6 +216,9 @@ function main(): void {
   }
   // a TCP console client that goes away must not end the device with SIGPIPE
   posix.signal.signal(posix.signal.SIGPIPE, posix.signal.SIG_IGN);
+
+  const t = posix.time.clock_gettime(posix.time.CLOCK_REALTIME);
+  seedRandom(t.tv_nsec + t.tv_sec * 7 + posix.unistd.getpid() * 1000003);
 
   const log = new Logger(posix);
   log.minLevel = levelByName(o.logLevel);

@@ -64,6 +64,7 @@ declare function print(this: void, ...args: unknown[]): void;
 declare function require(this: void, name: string): unknown;
 declare function rawget(this: void, t: unknown, k: string): unknown;
 declare const _G: unknown;
+declare const math: { randomseed(this: void, seed: number): void; random(this: void): number };
 
 export const luaString = string;
 export const luaIo = io;
@@ -97,4 +98,14 @@ export function luaGlobal(name: string): unknown {
 /** Kilobytes of Lua heap in use. */
 export function luaMemoryKb(): number {
   return collectgarbage("count");
+}
+
+/**
+ * Seeds Lua's math.random (what Math.random compiles to), which otherwise
+ * gives the same sequence after every start.
+ */
+export function seedRandom(seed: number): void {
+  math.randomseed(seed % 2147483647);
+  // the first values after randomseed vary little with the seed on some libcs
+  for (let i = 0; i < 5; i++) math.random();
 }

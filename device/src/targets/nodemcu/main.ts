@@ -34,7 +34,7 @@ import { Hal, TICK_MS } from "../../core/hal.js";
 import { Device } from "../../core/device.js";
 import { getInt } from "../../core/settings.js";
 import { hmacHex, toHex } from "../lua/hash.js";
-import { guarded, luaGlobal, luaToString } from "../lua/lua.js";
+import { guarded, luaGlobal, luaToString, seedRandom } from "../lua/lua.js";
 
 /** Board wiring: UART pins of the host ports, GPIOs of the outlet relays (active high). */
 export const PINS = {
@@ -184,6 +184,9 @@ export function startNodeMcu(): NodeMcuDevice {
   }
 
   gpio.config({ gpio: outletPins, dir: gpio.OUT });
+  // ESP32 NodeMCU has node.random() from the hardware RNG; else the uptime in µs varies per boot a little
+  const hwRandom = (node as unknown as { random?: (this: void, lo: number, hi: number) => number }).random;
+  seedRandom(hwRandom !== undefined ? hwRandom(1, 2147483646) : now() * 1000 + 1);
 
   const hal: Hal = {
     now: now,
