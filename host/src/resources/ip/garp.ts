@@ -23,10 +23,13 @@
 //   after the start, off by default (arpRefreshCount 0) as in Heartbeat.
 //
 // Failover time: start's success waits only for the first packet (the
-// request) to leave, which takes one process start (a few ms); the rest of
-// the burst runs in the background, bounded (every arping is killed
-// ARPING_MAX_LIFE_MS after it started), and stop cancels it: a node that
-// gives the address away must not keep announcing it. The first packet is
+// request) to leave, which takes one process start (a few ms); in a group
+// (ActionContext.finishLater) not even that: start returns once arping runs,
+// the group's next resource starts meanwhile, and the group counts as
+// started once the first packet is confirmed. The rest of the burst runs in
+// the background, bounded (every arping is killed ARPING_MAX_LIFE_MS after
+// it started), and stop cancels it: a node that gives the address away must
+// not keep announcing it. The first packet is
 // known to be leaving when arping prints its banner, which it does just
 // before sending; `stdbuf -oL` makes that line arrive at once instead of at
 // exit (arping lingers a second after its last packet, waiting for replies).

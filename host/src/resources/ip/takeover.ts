@@ -12,6 +12,9 @@
 //   the interface set up if it was down (IPaddr2's add_interface does), then
 //   gratuitous ARP. An ARP that cannot be sent is reported in the output but
 //   does not fail the start (the agents log "Could not send gratuitous arps").
+//   In a group the next resource need not wait for the first ARP's
+//   confirmation (see start below), and status followed by start reads the
+//   interfaces once (statusThenStart).
 // - stop: the background announcements are cancelled, then the address is
 //   deleted wherever it is (any non-loopback interface, or the named one);
 //   success when it is on none. A node giving the address away must not keep
