@@ -82,8 +82,12 @@ const BAD: Array<[string, string, number, RegExp]> = [
   ["crm on", "crm on", 1, /haresources mode only/],
   ["crm respawn", "crm respawn", 1, /haresources mode only/],
   ["autojoin", "autojoin any", 1, /autojoin none/],
-  ["stonith_host refused by name", "stonith_host * baytech 192.0.2.9 admin secret", 1, /stonith_host: not supported by lubdub/],
-  ["watchdog refused by name", "watchdog /dev/watchdog", 1, /watchdog: not supported/],
+  ["stonith_host without a type", "stonith_host *", 1, /stonith_host: needs a STONITH type after '\*'/],
+  ["stonith_host for this node, unknown type", "stonith_host ALPHA null alpha bravo", 1, /stonith_host: unknown STONITH type 'null'/],
+  ["stonith_host nothing", "stonith_host", 1, /stonith_host: needs a host/],
+  ["stonith without a file", "stonith baytech", 1, /stonith: needs a STONITH type and a parameter file/],
+  ["stonith unknown type", "stonith meatware /etc/ha.d/meat.cfg", 1, /stonith: unknown STONITH type 'meatware'/],
+  ["watchdog relative", "watchdog watchdog", 1, /watchdog: 'watchdog' is not a device path/],
   ["ping without an address", "ping", 1, /ping: needs at least one value/],
   ["ping to a bad address", "ping 999.1.1.1", 1, /ping: '999\.1\.1\.1' is not an IPv4 address/],
   ["ping to a host name", "ping gateway.example", 1, /ping: 'gateway\.example' is not an IPv4 address/],
@@ -246,6 +250,31 @@ t("never throws on random bytes", () => {
     for (let j = 0; j < 40; j++) s += rnd() < 0.8 ? words[Math.floor(rnd() * words.length)]! : String.fromCharCode(Math.floor(rnd() * 256));
     parseHaCf(s, "fuzz", "alpha");
   }
+});
+
+t("stonith_host: every node's line kept with its parameters as text (blanks inside the last one kept); which applies is resolved later", () => {
+  const { config, errors, warnings } = parse(`${BASE}stonith_host * baytech 192.0.2.9 admin pass word # comment\nstonith_host bravo nosuch x\nstonith_host alpha fence_ipmilan ip=10.0.0.5 username=admin\n`);
+  assert.equal(errors, []);
+  assert.equal(config.stonith, [
+    { kind: "stonith_host", host: "*", type: "baytech", params: "192.0.2.9 admin pass word ", line: 4 },
+    { kind: "stonith_host", host: "bravo", type: "nosuch", params: "x", line: 5 },
+    { kind: "stonith_host", host: "alpha", type: "fence_ipmilan", params: "ip=10.0.0.5 username=admin", line: 6 },
+  ]);
+  assert.ok(warnings.some((w) => w.line === 4 && /ends with blanks/.test(w.message)), "trailing blanks of a password are pointed out");
+  assert.ok(warnings.some((w) => w.line === 5 && /unknown STONITH type 'nosuch' on bravo's line/.test(w.message)));
+});
+
+t("stonith_host for a host that is not a node: warned, never applies", () => {
+  const { errors, warnings } = parse(`${BASE}stonith_host charlie lubdub /dev/ttyUSB0\n`);
+  assert.equal(errors, []);
+  assert.ok(warnings.some((w) => /'charlie' is not a cluster node/.test(w.message)));
+});
+
+t("stonith TYPE FILE and watchdog FILE", () => {
+  const { config, errors } = parse(`${BASE}stonith baytech /etc/ha.d/rpc.cfg\nwatchdog /dev/watchdog\n`);
+  assert.equal(errors, []);
+  assert.equal(config.stonith, [{ kind: "stonith", type: "baytech", file: "/etc/ha.d/rpc.cfg", line: 4 }]);
+  assert.equal(config.watchdog, { device: "/dev/watchdog", line: 5 });
 });
 
 t.run();
