@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerDecode } from "./commands/decode.js";
+import { registerFenceConfirm } from "./commands/fence-confirm.js";
 import { registerStandby } from "./commands/standby.js";
 import { registerStatus } from "./commands/status.js";
 import { EXIT_USAGE } from "./exit-codes.js";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDecode(program);
   registerStatus(program);
   registerStandby(program);
+  registerFenceConfirm(program);
   return program;
 }
 

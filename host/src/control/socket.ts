@@ -34,6 +34,8 @@ function groupId(name: string): number | null {
 }
 
 export type RequestHandler = (req: ControlRequest) => ControlResponse;
+/** Requests beyond ControlRequest (fence-confirm…): an answer, or null when it is not one of them. */
+export type ExtraRequestHandler = (raw: unknown) => object | null;
 
 /** Whether something answers on the socket (a live agent) — bounded by CLIENT_TIMEOUT_MS. */
 function socketIsLive(path: string): Promise<boolean> {
@@ -55,7 +57,7 @@ function socketIsLive(path: string): Promise<boolean> {
   });
 }
 
-export async function serveControl(path: string, handle: RequestHandler, onError: (e: Error) => void): Promise<Server> {
+export async function serveControl(path: string, handle: RequestHandler, onError: (e: Error) => void, extra?: ExtraRequestHandler): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   if (existsSync(path)) {
     // Two agents on one run dir would fight over the node; the second refuses.
@@ -76,10 +78,11 @@ export async function serveControl(path: string, handle: RequestHandler, onError
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let response: ControlResponse;
+        let response: object;
         try {
-          const req = parseControlRequest(JSON.parse(line));
-          response = req ? handle(req) : { ok: false, error: `unknown request ${JSON.stringify(line.slice(0, 80))}` };
+          const raw = JSON.parse(line) as unknown;
+          const req = parseControlRequest(raw);
+          response = req ? handle(req) : (extra?.(raw) ?? { ok: false, error: `unknown request ${JSON.stringify(line.slice(0, 80))}` });
         } catch {
           response = { ok: false, error: "request is not JSON" };
         }
@@ -108,6 +111,11 @@ export async function serveControl(path: string, handle: RequestHandler, onError
 
 /** Sends one request; resolves with the response, or rejects (agent not running, timeout). */
 export function requestControl(path: string, req: ControlRequest, timeoutMs = CLIENT_TIMEOUT_MS): Promise<ControlResponse> {
+  return requestControlRaw(path, req, timeoutMs) as Promise<ControlResponse>;
+}
+
+/** requestControl for any request object (those an ExtraRequestHandler answers). */
+export function requestControlRaw(path: string, req: object, timeoutMs = CLIENT_TIMEOUT_MS): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
     let buf = "";
@@ -123,7 +131,7 @@ export function requestControl(path: string, req: ControlRequest, timeoutMs = CL
         clearTimeout(timer);
         sock.end();
         try {
-          resolve(JSON.parse(buf.slice(0, nl)) as ControlResponse);
+          resolve(JSON.parse(buf.slice(0, nl)) as unknown);
         } catch (e) {
           reject(e as Error);
         }

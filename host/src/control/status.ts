@@ -54,3 +54,22 @@ export function parseControlRequest(v: unknown): ControlRequest | null {
   return null;
 }
 export type ControlResponse = { ok: true; status: AgentStatus } | { ok: false; error: string };
+
+/**
+ * `lubdub fence-confirm NODE`: an operator says NODE is down (manual
+ * fencing). Kept out of ControlRequest so the agent answers it through the
+ * separate handler serveControl takes (`extra`).
+ */
+export interface FenceConfirmRequest {
+  cmd: "fence-confirm";
+  node: string;
+}
+
+export type FenceConfirmResponse = { ok: true; node: string } | { ok: false; error: string };
+
+export function parseFenceConfirmRequest(v: unknown): FenceConfirmRequest | null {
+  if (typeof v !== "object" || v === null) return null;
+  const r = v as { cmd?: unknown; node?: unknown };
+  if (r.cmd !== "fence-confirm" || typeof r.node !== "string" || !/^[A-Za-z0-9._-]{1,100}$/.test(r.node)) return null;
+  return { cmd: "fence-confirm", node: r.node };
+}
