@@ -351,4 +351,26 @@ testWhere(t, "lua: a hung loop is reset by the hardware watchdog (alarm), which 
   }
 });
 
+testWhere(t, "lua: the serial console tty: BayTech login, logout starts over at the banner, log in again", REQS, async () => {
+  const dev = await DeviceProc.start({ impl: "lua", outlets: 2, settings: { "console.password": "pw", "outlet.1": "alpha" } });
+  const con = HostLine.open(dev.console!);
+  try {
+    // the banner was written when the tty opened; the pty kept it
+    await con.waitFor((r) => r.includes("Enter username>"), 3000, "login banner");
+    await con.write("admin\rpw\r");
+    await con.waitFor((r) => r.includes("Enter Selection>"), 3000, "main menu");
+    con.received = "";
+    await con.write("6\r");
+    await con.waitFor((r) => r.includes("Logged out") && r.includes("Enter username>"), 3000, "logout, then the banner again");
+    con.received = "";
+    await con.write("admin\rpw\r1\r");
+    await con.waitFor((r) => r.includes("alpha"), 3000, "the outlet list after logging in again");
+    assert.ok(dev.running);
+    assert.is(dev.events("core-exception").length, 0);
+  } finally {
+    con.close();
+    await dev.stop();
+  }
+});
+
 t.run();
