@@ -356,6 +356,11 @@ export class Device implements ConsoleBackend {
     return this.str(PORT_NAMES[port] + ".host");
   }
 
+  /** Whom a reply goes to: the request's src (bounded), else the port's host. */
+  private peer(port: number, msg: Message): string {
+    return (getField(msg, DF_SRC) || this.host(port)).substring(0, MAX_DEVICE_TEXT);
+  }
+
   private who(port: number): string {
     return "port " + PORT_NAMES[port] + " (" + this.host(port) + ")";
   }
@@ -461,7 +466,7 @@ export class Device implements ConsoleBackend {
       this.note(port, "refused", "unexpected " + t);
       return;
     }
-    const reply = deviceMessage(DEV_RESULT, DEVICE_NODE, getField(msg, DF_SRC) || this.host(port));
+    const reply = deviceMessage(DEV_RESULT, DEVICE_NODE, this.peer(port, msg));
     const reqid = getField(msg, DF_REQID);
     if (reqid !== null) setString(reply, DF_REQID, reqid.substring(0, MAX_DEVICE_TEXT));
     let err = this.auth(port, msg);
@@ -581,7 +586,7 @@ export class Device implements ConsoleBackend {
   /** ldev-status: outlets, watchdogs, last fence, boot count and this port's nonce; ok=0 when no key is set. */
   private sendStatus(port: number, hello: Message): void {
     const now = this.now();
-    const msg = deviceMessage(DEV_STATUS, DEVICE_NODE, getField(hello, DF_SRC) || this.host(port));
+    const msg = deviceMessage(DEV_STATUS, DEVICE_NODE, this.peer(port, hello));
     const k = this.key();
     setString(msg, DF_OK, k === null ? "0" : "1");
     if (k === null) setString(msg, DF_ERROR, ERR_NOT_CONFIGURED);
