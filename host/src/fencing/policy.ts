@@ -210,7 +210,6 @@ export const REAL_CLOCK: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
     const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
     return () => clearTimeout(t);
   },
 };

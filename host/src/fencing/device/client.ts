@@ -251,8 +251,14 @@ export class HostDeviceClient {
   }
 
   private onMessage(msg: Message): void {
-    if (verifyDeviceMessage(msg, this.key, this.hmac) !== "") {
+    const bad = verifyDeviceMessage(msg, this.key, this.hmac);
+    if (bad !== "") {
+      // Never trusted. An answer to a waiting request that does not verify
+      // means the device has another key (or none): fail now rather than
+      // wait for the timeout. A forger on the line could only make it fail.
       this.unverified++;
+      const w = this.waiters.find((x) => x.match(msg));
+      if (w) w.reject(new DeviceError("auth", `${this.link.name}: the device's ${getField(msg, "t")} does not verify with our key (${bad}): authkeys differ from the device's key`));
       return;
     }
     const t = getField(msg, "t");

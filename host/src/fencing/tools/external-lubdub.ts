@@ -117,7 +117,9 @@ export async function externalLubdub(argv: string[], io: PluginIo): Promise<numb
       return S_OK;
     }
     if (op === "gethosts") {
-      const names = [...new Set(st.outlets.map((o) => o.name.toLowerCase()))];
+      // cluster-glue splits this output at blanks: a name with a blank
+      // ("Outlet 3", an unassigned outlet) cannot be a host and is left out.
+      const names = [...new Set(st.outlets.map((o) => o.name.toLowerCase()).filter((n) => !/\s/.test(n)))];
       if (names.length === 0) return S_FAIL;
       io.out(names.join("\n") + "\n");
       return S_OK;
