@@ -22,6 +22,14 @@
 // Memory: the pending buffer never holds more than `maxFrame` bytes plus one
 // slice of input, whatever the input.
 //
+// One implementation, two uses. The netstring half is a set of free functions
+// (NETSTRING_HALF, at the end of this file) handed to the core class:
+// `Deframer` (the host, the tools, the simulator and the Lua builds) always
+// has it; `classicDeframer()` has none (the Espruino device: Heartbeat writes
+// only classic frames on a serial line, heartbeat-wire-protocol.md §12), so a
+// bundler leaves that code out, and "###\n" is noise to it like any other
+// byte outside a classic frame.
+//
 // Portable subset: this file is compiled for Espruino and Lua 5.1 too.
 
 import { CLASSIC_END, CLASSIC_START, MAX_LENGTH_DIGITS, MAX_MESSAGE_BYTES, NETSTRING_END, NETSTRING_START } from "./limits.js";
@@ -126,30 +134,45 @@ function stripCR(s: string): string {
   return s.split("\r").join("");
 }
 
-export class Deframer {
+/** The netstring half of a deframer (NETSTRING_HALF); free functions over the core's state. */
+export interface NetstringHalf {
+  /** Works on the netstring frame at buf[0]; false when it needs more input. */
+  step(this: void, d: DeframerCore): boolean;
+  /** End of stream inside a netstring frame. */
+  end(this: void, d: DeframerCore): void;
+}
+
+/**
+ * The deframer itself: hunting, classic frames, noise, drops and counters;
+ * netstring frames through `netstring` when given. The fields below the
+ * counters are the stream state, shared with the netstring half (not an API).
+ */
+export class DeframerCore {
   readonly maxFrame: number;
   readonly stats: DeframerStats;
+  readonly netstring: NetstringHalf | null;
 
-  private buf = "";
+  buf = "";
   /** Stream offset of buf[0]. */
-  private bufOffset = 0;
-  private mode = MODE_HUNT;
+  bufOffset = 0;
+  mode = MODE_HUNT;
   private noiseRun = 0;
   private noiseOffset = 0;
   // classic frame in progress: the cleaned text so far and where it began
   private classicText = "";
   private frameOffset = 0;
   // netstring frame in progress (buf starts at its ###): parse cursor and phase
-  private cursor = 0;
-  private phase = PHASE_FIELDS;
+  cursor = 0;
+  phase = PHASE_FIELDS;
   /** Where the marker search inside a pending field resumes (avoids rescanning). */
-  private scanFrom = 0;
+  scanFrom = 0;
   private out: DeframeEvent[] = [];
 
-  /** maxFrame: the largest frame accepted, in bytes (default: Heartbeat's MAXMSG). */
-  constructor(maxFrame?: number) {
+  /** maxFrame: the largest frame accepted, in bytes (default: Heartbeat's MAXMSG); netstring: the netstring half, or null. */
+  constructor(maxFrame: number | undefined, netstring: NetstringHalf | null) {
     this.maxFrame = maxFrame === undefined ? MAX_MESSAGE_BYTES : maxFrame;
     this.stats = newDeframerStats();
+    this.netstring = netstring;
   }
 
   /** Feeds a chunk; returns the frames completed and the drops decided by it, in stream order. */
@@ -168,15 +191,8 @@ export class Deframer {
   /** End of stream: a frame in progress is dropped as incomplete, pending noise is reported. */
   end(): DeframeEvent[] {
     this.out = [];
-    if (this.mode === MODE_NETSTRING && this.phase === PHASE_TRAILER && this.cursor === this.buf.length) {
-      // A netstring body with no trailer: pass it on, verification will say so.
-      this.emitFrame(this.buf, this.bufOffset);
-      this.consume(this.buf.length);
-      this.mode = MODE_HUNT;
-    } else if (this.mode === MODE_NETSTRING) {
-      this.drop(DROP_INCOMPLETE, this.buf.length, this.bufOffset, "stream ended inside a netstring message");
-      this.consume(this.buf.length);
-      this.mode = MODE_HUNT;
+    if (this.mode === MODE_NETSTRING) {
+      this.netstring!.end(this);
     } else if (this.mode === MODE_CLASSIC) {
       this.drop(DROP_INCOMPLETE, this.classicSpan(this.buf.length), this.frameOffset, "stream ended inside a classic message");
       this.classicText = "";
@@ -201,22 +217,22 @@ export class Deframer {
     while (progress) {
       if (this.mode === MODE_HUNT) progress = this.hunt();
       else if (this.mode === MODE_CLASSIC) progress = this.classic();
-      else progress = this.netstring();
+      else progress = this.netstring!.step(this);
     }
   }
 
-  private consume(n: number): void {
+  consume(n: number): void {
     this.buf = this.buf.substring(n);
     this.bufOffset += n;
   }
 
-  private emitFrame(frame: string, offset: number): void {
+  emitFrame(frame: string, offset: number): void {
     this.flushNoise();
     this.stats.frames++;
     this.out.push({ frame: frame, reason: null, bytes: frame.length, offset: offset, detail: "" });
   }
 
-  private drop(reason: string, bytes: number, offset: number, detail: string): void {
+  drop(reason: string, bytes: number, offset: number, detail: string): void {
     this.flushNoise();
     this.stats.droppedFrames++;
     this.stats.droppedBytes += bytes;
@@ -247,7 +263,7 @@ export class Deframer {
     let at = -1;
     let mode = MODE_HUNT;
     let markerLen = 4;
-    const ns = buf.indexOf(NETSTRING_START);
+    const ns = this.netstring === null ? -1 : buf.indexOf(NETSTRING_START);
     const cl = buf.indexOf(CLASSIC_START);
     const crlf = buf.indexOf(CLASSIC_START_CRLF);
     if (ns >= 0) { at = ns; mode = MODE_NETSTRING; }
@@ -344,137 +360,164 @@ export class Deframer {
     // The unfinished line may hide the next start marker: hunt through it.
     return true;
   }
+}
 
-  /**
-   * Drops the netstring frame at buf[0]: its start marker is counted as the
-   * dropped frame and the hunt resumes right after it, so a message that
-   * started inside the bad one's bytes is still found (the bytes skipped on the
-   * way count as noise).
-   */
-  private netstringBad(reason: string, detail: string): boolean {
-    this.drop(reason, NETSTRING_START.length, this.bufOffset, detail + " (after " + this.cursor + " bytes)");
-    this.consume(NETSTRING_START.length);
-    this.mode = MODE_HUNT;
-    this.scanFrom = 0;
-    return true;
-  }
+/**
+ * Drops the netstring frame at buf[0]: its start marker is counted as the
+ * dropped frame and the hunt resumes right after it, so a message that
+ * started inside the bad one's bytes is still found (the bytes skipped on the
+ * way count as noise).
+ */
+function netstringBad(d: DeframerCore, reason: string, detail: string): boolean {
+  d.drop(reason, NETSTRING_START.length, d.bufOffset, detail + " (after " + d.cursor + " bytes)");
+  d.consume(NETSTRING_START.length);
+  d.mode = MODE_HUNT;
+  d.scanFrom = 0;
+  return true;
+}
 
-  /** Offset of the first start marker (any of the three hunt() knows) wholly in buf[from, to), or -1. */
-  private markerIn(from: number, to: number): number {
-    const buf = this.buf;
-    let best = -1;
-    const ns = buf.indexOf(NETSTRING_START, from);
-    if (ns >= 0 && ns + 4 <= to) best = ns;
-    const cl = buf.indexOf(CLASSIC_START, from);
-    if (cl >= 0 && cl + 4 <= to && (best < 0 || cl < best)) best = cl;
-    const crlf = buf.indexOf(CLASSIC_START_CRLF, from);
-    if (crlf >= 0 && crlf + 5 <= to && (best < 0 || crlf < best)) best = crlf;
-    return best;
-  }
+/** Offset of the first start marker (any of the three hunt() knows) wholly in buf[from, to), or -1. */
+function markerIn(d: DeframerCore, from: number, to: number): number {
+  const buf = d.buf;
+  let best = -1;
+  const ns = buf.indexOf(NETSTRING_START, from);
+  if (ns >= 0 && ns + 4 <= to) best = ns;
+  const cl = buf.indexOf(CLASSIC_START, from);
+  if (cl >= 0 && cl + 4 <= to && (best < 0 || cl < best)) best = cl;
+  const crlf = buf.indexOf(CLASSIC_START_CRLF, from);
+  if (crlf >= 0 && crlf + 5 <= to && (best < 0 || crlf < best)) best = crlf;
+  return best;
+}
 
-  /** The netstring frame at buf[0] was cut short by a message starting at `next`. */
-  private netstringTruncated(next: number): boolean {
-    this.drop(DROP_TRUNCATED, next, this.bufOffset, "a new message began inside a field");
-    this.consume(next);
-    this.mode = MODE_HUNT;
-    this.scanFrom = 0;
-    return true;
-  }
+/** The netstring frame at buf[0] was cut short by a message starting at `next`. */
+function netstringTruncated(d: DeframerCore, next: number): boolean {
+  d.drop(DROP_TRUNCATED, next, d.bufOffset, "a new message began inside a field");
+  d.consume(next);
+  d.mode = MODE_HUNT;
+  d.scanFrom = 0;
+  return true;
+}
 
-  /**
-   * Reads `LEN:` at `pos`: returns the length, -1 when more input is needed,
-   * -2 when the bytes cannot be a netstring length.
-   */
-  private readLength(pos: number): number {
-    const buf = this.buf;
-    let len = 0;
-    let i = pos;
-    while (i < buf.length) {
-      const c = buf.charCodeAt(i);
-      if (c === 58) {
-        if (i === pos) return -2;
-        if (i - pos > 1 && buf.charCodeAt(pos) === 48) return -2;
-        return len;
-      }
-      if (!isDigit(c)) return -2;
-      len = len * 10 + (c - 48);
-      i++;
-      if (i - pos > MAX_LENGTH_DIGITS) return -2;
+/**
+ * Reads `LEN:` at `pos`: returns the length, -1 when more input is needed,
+ * -2 when the bytes cannot be a netstring length.
+ */
+function readLength(d: DeframerCore, pos: number): number {
+  const buf = d.buf;
+  let len = 0;
+  let i = pos;
+  while (i < buf.length) {
+    const c = buf.charCodeAt(i);
+    if (c === 58) {
+      if (i === pos) return -2;
+      if (i - pos > 1 && buf.charCodeAt(pos) === 48) return -2;
+      return len;
     }
-    return -1;
+    if (!isDigit(c)) return -2;
+    len = len * 10 + (c - 48);
+    i++;
+    if (i - pos > MAX_LENGTH_DIGITS) return -2;
   }
+  return -1;
+}
 
-  private netstring(): boolean {
-    const buf = this.buf;
-    while (this.phase === PHASE_FIELDS) {
-      const pos = this.cursor;
-      if (buf.length - pos < 4) {
-        // Too few bytes to tell "%%%\n" from a field; wait while either is possible.
-        const part = buf.substring(pos);
-        if (NETSTRING_END.substring(0, part.length) === part) return false;
-      } else if (buf.substring(pos, pos + 4) === NETSTRING_END) {
-        this.cursor = pos + 4;
-        this.phase = PHASE_TRAILER;
-        break;
-      }
-      const len = this.readLength(pos);
-      if (len === -2) return this.netstringBad(DROP_MALFORMED, "expected a field or %%%");
-      if (len === -1) return false;
-      const colon = buf.indexOf(":", pos);
-      const payloadStart = colon + 1;
-      const fieldEnd = payloadStart + len; // where the ',' must be
-      if (fieldEnd + 1 + NETSTRING_END.length > this.maxFrame) return this.netstringBad(DROP_OVERSIZE, "message longer than " + this.maxFrame + " bytes");
-      // A start marker inside a plain field's bytes means this message was cut
-      // short and the next one began; notice it as soon as the bytes arrive
-      // instead of waiting for (and swallowing) the rest of the claimed length.
-      // Struct values are nested messages and legitimately contain markers.
-      const t0 = buf.charCodeAt(payloadStart + 1);
-      if (t0 !== 50 && t0 !== 53) {
-        const seen = buf.length < fieldEnd ? buf.length : fieldEnd;
-        const from = this.scanFrom > payloadStart ? this.scanFrom : payloadStart;
-        const next = this.markerIn(from, seen);
-        if (next >= 0) return this.netstringTruncated(next);
-        this.scanFrom = seen > payloadStart + 4 ? seen - 4 : payloadStart;
-      }
-      if (buf.length < fieldEnd + 1) return false;
-      if (buf.charCodeAt(fieldEnd) !== 44) return this.netstringBad(DROP_MALFORMED, "field netstring not closed by ','");
-      // (D)name=value with D in 0-5 and a non-empty name
-      const t = buf.charCodeAt(payloadStart + 1);
-      if (len < 4 || buf.charCodeAt(payloadStart) !== 40 || buf.charCodeAt(payloadStart + 2) !== 41 || t < 48 || t > 53) {
-        return this.netstringBad(DROP_MALFORMED, "field without a (type) prefix");
-      }
-      const eq = buf.indexOf("=", payloadStart + 3);
-      if (eq <= payloadStart + 3 || eq >= fieldEnd) return this.netstringBad(DROP_MALFORMED, "field without name=");
-      this.cursor = fieldEnd + 1;
-      this.scanFrom = 0;
+function netstringStep(d: DeframerCore): boolean {
+  const buf = d.buf;
+  while (d.phase === PHASE_FIELDS) {
+    const pos = d.cursor;
+    if (buf.length - pos < 4) {
+      // Too few bytes to tell "%%%\n" from a field; wait while either is possible.
+      const part = buf.substring(pos);
+      if (NETSTRING_END.substring(0, part.length) === part) return false;
+    } else if (buf.substring(pos, pos + 4) === NETSTRING_END) {
+      d.cursor = pos + 4;
+      d.phase = PHASE_TRAILER;
+      break;
     }
-    // PHASE_TRAILER: an auth netstring may follow; anything else ends the frame without one.
-    const pos = this.cursor;
-    if (pos >= buf.length) return false;
-    if (!isDigit(buf.charCodeAt(pos))) return this.finishNetstring(pos);
-    const len = this.readLength(pos);
-    if (len === -2) return this.finishNetstring(pos);
-    if (len === -1) {
-      if (buf.length - pos > MAX_LENGTH_DIGITS) return this.finishNetstring(pos);
-      return false;
-    }
-    if (len > MAX_TRAILER_BYTES) return this.finishNetstring(pos);
+    const len = readLength(d, pos);
+    if (len === -2) return netstringBad(d, DROP_MALFORMED, "expected a field or %%%");
+    if (len === -1) return false;
     const colon = buf.indexOf(":", pos);
-    const end = colon + 1 + len;
-    // `<index> <digest>`: anything else (say, the start of the next message
-    // after a cut) means there is no trailer; decide as soon as it shows.
-    if (!trailerBytesOk(buf, colon + 1, buf.length < end ? buf.length : end)) return this.finishNetstring(pos);
-    if (buf.length < end + 1) return false;
-    if (buf.charCodeAt(end) !== 44) return this.finishNetstring(pos);
-    return this.finishNetstring(end + 1);
+    const payloadStart = colon + 1;
+    const fieldEnd = payloadStart + len; // where the ',' must be
+    if (fieldEnd + 1 + NETSTRING_END.length > d.maxFrame) return netstringBad(d, DROP_OVERSIZE, "message longer than " + d.maxFrame + " bytes");
+    // A start marker inside a plain field's bytes means this message was cut
+    // short and the next one began; notice it as soon as the bytes arrive
+    // instead of waiting for (and swallowing) the rest of the claimed length.
+    // Struct values are nested messages and legitimately contain markers.
+    const t0 = buf.charCodeAt(payloadStart + 1);
+    if (t0 !== 50 && t0 !== 53) {
+      const seen = buf.length < fieldEnd ? buf.length : fieldEnd;
+      const from = d.scanFrom > payloadStart ? d.scanFrom : payloadStart;
+      const next = markerIn(d, from, seen);
+      if (next >= 0) return netstringTruncated(d, next);
+      d.scanFrom = seen > payloadStart + 4 ? seen - 4 : payloadStart;
+    }
+    if (buf.length < fieldEnd + 1) return false;
+    if (buf.charCodeAt(fieldEnd) !== 44) return netstringBad(d, DROP_MALFORMED, "field netstring not closed by ','");
+    // (D)name=value with D in 0-5 and a non-empty name
+    const t = buf.charCodeAt(payloadStart + 1);
+    if (len < 4 || buf.charCodeAt(payloadStart) !== 40 || buf.charCodeAt(payloadStart + 2) !== 41 || t < 48 || t > 53) {
+      return netstringBad(d, DROP_MALFORMED, "field without a (type) prefix");
+    }
+    const eq = buf.indexOf("=", payloadStart + 3);
+    if (eq <= payloadStart + 3 || eq >= fieldEnd) return netstringBad(d, DROP_MALFORMED, "field without name=");
+    d.cursor = fieldEnd + 1;
+    d.scanFrom = 0;
   }
+  // PHASE_TRAILER: an auth netstring may follow; anything else ends the frame without one.
+  const pos = d.cursor;
+  if (pos >= buf.length) return false;
+  if (!isDigit(buf.charCodeAt(pos))) return finishNetstring(d, pos);
+  const len = readLength(d, pos);
+  if (len === -2) return finishNetstring(d, pos);
+  if (len === -1) {
+    if (buf.length - pos > MAX_LENGTH_DIGITS) return finishNetstring(d, pos);
+    return false;
+  }
+  if (len > MAX_TRAILER_BYTES) return finishNetstring(d, pos);
+  const colon = buf.indexOf(":", pos);
+  const end = colon + 1 + len;
+  // `<index> <digest>`: anything else (say, the start of the next message
+  // after a cut) means there is no trailer; decide as soon as it shows.
+  if (!trailerBytesOk(buf, colon + 1, buf.length < end ? buf.length : end)) return finishNetstring(d, pos);
+  if (buf.length < end + 1) return false;
+  if (buf.charCodeAt(end) !== 44) return finishNetstring(d, pos);
+  return finishNetstring(d, end + 1);
+}
 
-  private finishNetstring(end: number): boolean {
-    const frame = this.buf.substring(0, end);
-    const offset = this.bufOffset;
-    this.consume(end);
-    this.mode = MODE_HUNT;
-    this.emitFrame(frame, offset);
-    return true;
+function finishNetstring(d: DeframerCore, end: number): boolean {
+  const frame = d.buf.substring(0, end);
+  const offset = d.bufOffset;
+  d.consume(end);
+  d.mode = MODE_HUNT;
+  d.emitFrame(frame, offset);
+  return true;
+}
+
+/** End of stream inside a netstring frame: a body without its trailer is passed on (verification will say so), else dropped. */
+function netstringEnd(d: DeframerCore): void {
+  if (d.phase === PHASE_TRAILER && d.cursor === d.buf.length) {
+    d.emitFrame(d.buf, d.bufOffset);
+  } else {
+    d.drop(DROP_INCOMPLETE, d.buf.length, d.bufOffset, "stream ended inside a netstring message");
   }
+  d.consume(d.buf.length);
+  d.mode = MODE_HUNT;
+}
+
+/** The netstring half: what `Deframer` adds to the classic core. */
+export const NETSTRING_HALF: NetstringHalf = { step: netstringStep, end: netstringEnd };
+
+/** The deframer for both serialisations, classic and netstring. */
+export class Deframer extends DeframerCore {
+  /** maxFrame: the largest frame accepted, in bytes (default: Heartbeat's MAXMSG). */
+  constructor(maxFrame?: number) {
+    super(maxFrame, NETSTRING_HALF);
+  }
+}
+
+/** A deframer for classic frames only (a serial line): netstring bytes are noise. */
+export function classicDeframer(maxFrame?: number): DeframerCore {
+  return new DeframerCore(maxFrame, null);
 }
