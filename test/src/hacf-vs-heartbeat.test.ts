@@ -18,6 +18,10 @@ const LUBDUB = join(REPO_ROOT, "host/dist/cli/lubdub.js");
 const MEDIA = "ucast lo 127.0.0.1";
 const NODES = "node alpha bravo";
 const OK = `${MEDIA}\n${NODES}\nauto_failback on`;
+/** Parameter files for the stonith cases (read by both). */
+const FILES = mkdtempSync(join(tmpdir(), "lubdub-stonith-cfg-"));
+writeFileSync(join(FILES, "rpc.cfg"), "# the rack's RPC\n127.0.0.9 admin secret\n");
+writeFileSync(join(FILES, "short.cfg"), "127.0.0.9 admin\n");
 
 interface Case {
   name: string;
@@ -70,8 +74,19 @@ const CASES: Case[] = [
   { name: "ping_group with a bad address", hacf: `ping_group uplinks 192.0.2.254 999.1.1.1\n${OK}`, stricter: "Heartbeat silently leaves the bad address out of the group" },
   { name: "ping_group named like a cluster node", hacf: `ping_group bravo 192.0.2.254\n${OK}`, stricter: "the name would stand for two nodes in cl_status" },
   { name: "udpport out of range", hacf: `udpport 70000\n${OK}`, stricter: "Heartbeat accepts it unchecked; lubdub names the bad value" },
-  { name: "stonith_host", hacf: `stonith_host * null alpha bravo\n${OK}`, stricter: "fencing is not built yet; starting without it would risk both nodes holding resources" },
-  { name: "watchdog", hacf: `watchdog /dev/watchdog\n${OK}`, stricter: "the kernel watchdog is not driven yet" },
+  { name: "stonith_host with a type lubdub lacks", hacf: `stonith_host * null alpha bravo\n${OK}`, stricter: "lubdub fences through baytech, external/NAME, fence_NAME, manual or its device; a type it cannot run must not look configured" },
+  { name: "stonith_host baytech, a password with a blank", hacf: `stonith_host * baytech 127.0.0.9 admin pass word\n${OK}` },
+  { name: "stonith_host baytech without a password", hacf: `stonith_host * baytech 127.0.0.9 admin\n${OK}` },
+  { name: "stonith_host without a type", hacf: `stonith_host *\n${OK}` },
+  { name: "stonith_host for the other node, unknown type", hacf: `stonith_host bravo nosuch x\n${OK}` },
+  { name: "stonith_host for this node in capitals, unknown type", hacf: `stonith_host ALPHA nosuch x\n${OK}` },
+  { name: "stonith_host with a missing external plugin", hacf: `stonith_host * external/nosuch a\n${OK}` },
+  { name: "stonith_host with cluster-glue's external/ssh", hacf: `stonith_host * external/ssh alpha bravo\n${OK}` },
+  { name: "stonith without a file", hacf: `stonith baytech\n${OK}` },
+  { name: "stonith with a missing file", hacf: `stonith baytech ${join(FILES, "nosuch.cfg")}\n${OK}` },
+  { name: "stonith with a parameter file", hacf: `stonith baytech ${join(FILES, "rpc.cfg")}\n${OK}` },
+  { name: "stonith with a parameter file short of a value", hacf: `stonith baytech ${join(FILES, "short.cfg")}\n${OK}` },
+  { name: "watchdog", hacf: `watchdog /dev/watchdog\n${OK}` },
 ];
 
 testWhere(t, "every case gets the same verdict from both", ["root", HEARTBEAT, UNSHARE], async () => {
@@ -102,6 +117,7 @@ testWhere(t, "every case gets the same verdict from both", ["root", HEARTBEAT, U
     assert.equal(disagreements, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(FILES, { recursive: true, force: true });
   }
 });
 
