@@ -13,6 +13,7 @@ import { respawnProblems } from "../respawn/check.js";
 import { LUBDUB_CF, parseLubdubCf, type LubdubCf } from "./lubdub-cf.js";
 import { resolveStonith, type ResolvedStonith } from "../fencing/config.js";
 import { DEFAULT_EXTERNAL_DIR, DEFAULT_FENCE_AGENTS_DIR, SILENT_LOG } from "../fencing/types.js";
+import { deviceKeyFrom } from "../fencing/setup.js";
 
 export const DEFAULT_CONFIG_DIR = "/etc/ha.d";
 /** authkeys is a few lines; anything bigger is refused unread. */
@@ -116,6 +117,9 @@ export function loadConfigDir(configDir: string, node: string): LoadedConfig {
     });
     diagnostics.push(...r.diagnostics);
     stonith = r.stonith;
+    if (stonith?.typeName === "lubdub" && keys && !deviceKeyFrom(keys)) {
+      diagnostics.push({ severity: "error", source: config.source, line: stonith.line, message: "stonith_host: the lubdub device signs with the cluster key, and authkeys' active key is crc; use sha1 (or md5)" });
+    }
   }
   const ok = config !== null && keys !== null && !diagnostics.some((d) => d.severity === "error");
   return { config, keys, groups, lubdub, stonith, diagnostics, ok };

@@ -1,6 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { monitorFor, parseLubdubCf } from "./lubdub-cf.js";
+import { policyConfig } from "../fencing/setup.js";
 
 const t = suite("lubdub.cf");
 const KEYS = ["192.0.2.100", "192.0.2.200"];
@@ -44,5 +45,35 @@ for (const [text, re] of BAD) {
     assert.ok(r.diagnostics.some((d) => re.test(d.message) && d.line > 0 && d.source === "lubdub.cf"), JSON.stringify(r.diagnostics));
   });
 }
+
+t("fencing and fencing_delay lines become this node's policy", () => {
+  const r = parseLubdubCf("fencing timeout=2min attempt_timeout=20s retry=1s retry_max=10s action=off alert=/usr/local/sbin/page\nfencing external_dir=/opt/plugins agents_dir=/opt/sbin\nfencing_delay bravo 15s\n", "lubdub.cf", KEYS);
+  assert.equal(r.diagnostics, []);
+  assert.equal(r.config.fencing, { totalTimeoutMs: 120000, attemptTimeoutMs: 20000, retryMinMs: 1000, retryMaxMs: 10000, action: "off", alert: "/usr/local/sbin/page", externalDir: "/opt/plugins", agentsDir: "/opt/sbin", delays: { bravo: 15000 } });
+  assert.equal(policyConfig(r.config.fencing, "BRAVO"), { action: "off", delayMs: 15000, totalTimeoutMs: 120000, attemptTimeoutMs: 20000, retryMinMs: 1000, retryMaxMs: 10000, alert: ["/usr/local/sbin/page"] });
+  assert.is(policyConfig(r.config.fencing, "alpha").delayMs, 0, "the preferred node does not wait");
+  assert.is(policyConfig(undefined, "alpha").action, "reboot", "Heartbeat resets by default");
+});
+
+t("bad fencing lines name their line", () => {
+  const cases: [string, RegExp][] = [
+    ["fencing", /fencing: no option/],
+    ["fencing timeout=soon", /timeout='soon' is not a duration/],
+    ["fencing action=explode", /action='explode' is not reboot or off/],
+    ["fencing alert=page.sh", /alert='page.sh' is not an absolute path/],
+    ["fencing retry=10s retry_max=1s", /retry is longer than retry_max/],
+    ["fencing frob=1", /unknown option 'frob=1'/],
+    ["fencing_delay bravo", /fencing_delay: NODE TIME/],
+    ["fencing_delay bravo 1h", /not a duration up to 10min/],
+    ["fencing_delay bravo 1s\nfencing_delay bravo 2s", /bravo already has a delay/],
+  ];
+  for (const [text, re] of cases) {
+    const r = parseLubdubCf(text, "lubdub.cf", KEYS);
+    const e = r.diagnostics.filter((d) => d.severity === "error");
+    assert.is(e.length, 1, text);
+    assert.match(e[0]!.message, re, text);
+    assert.is(e[0]!.line, text.split("\n").length, text);
+  }
+});
 
 t.run();

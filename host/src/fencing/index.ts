@@ -12,3 +12,4 @@ export type { DeviceLink } from "./device/link.js";
 export { LinkListeners } from "./device/link.js";
 export { HostDeviceClient, DeviceError } from "./device/client.js";
 export { SerialDeviceLink } from "./device/serial-link.js";
+export * from "./setup.js";
