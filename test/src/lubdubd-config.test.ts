@@ -26,8 +26,19 @@ const BAD: Array<[string, string, RegExp]> = [
   ["initdead below deadtime", `initdead 5\n${GOOD}`, /ha\.cf:1: error: initdead \(5 s\) is smaller than deadtime \(10 s\)/],
   ["this node not listed", GOOD.replace("node alpha bravo", "node bravo charlie"), /ha\.cf:4: error: this node 'alpha' is not in the node list/],
   ["bad baud", `baud 4800\n${GOOD}`, /ha\.cf:1: error: baud: invalid baud rate '4800'/],
-  ["stonith refused by name", `${GOOD}stonith_host * baytech 192.0.2.9 admin pw\n`, /ha\.cf:6: error: stonith_host: not supported by lubdub/],
+  ["stonith with a missing password", `${GOOD}stonith_host * baytech 192.0.2.9 admin\n`, /ha\.cf:6: error: stonith_host: baytech needs ipaddr login password/],
 ];
+
+t("fencing and the kernel watchdog: lubdub check accepts them, lubdubd refuses to run without driving them", () => {
+  for (const [name, line] of [["stonith_host * baytech 192.0.2.9 admin pw", /ha\.cf:6: error: stonith: fencing is configured, and this lubdubd does not drive it yet/], ["watchdog /dev/watchdog", /ha\.cf:6: error: watchdog: a kernel watchdog is configured/]] as const) {
+    const d = join(dir, `pending-${name.split(" ")[0]}`);
+    writeHaDir(d, { hacf: `${GOOD}${name}\n`, authkeys: "auth 1\n1 crc\n" });
+    assert.is(check(d).status, 0, name);
+    const r = daemon(d);
+    assert.is(r.status, 65, r.stderr);
+    assert.match(r.stderr, line);
+  }
+});
 
 for (const [name, hacf, re] of BAD) {
   t(`refused: ${name}`, () => {

@@ -33,6 +33,15 @@ async function run(o: DaemonOptions): Promise<number> {
     return EXIT_CONFIG;
   }
   const cfg = loaded.config;
+  // Fencing and the kernel watchdog are read and checked (lubdub check), but
+  // the agent does not drive them yet: a node that expects them must not run
+  // without them.
+  if (loaded.stonith || cfg.watchdog) {
+    const line = loaded.stonith ? loaded.stonith.line : cfg.watchdog!.line;
+    const what = loaded.stonith ? "stonith: fencing is configured" : "watchdog: a kernel watchdog is configured";
+    process.stderr.write(`lubdubd: ${cfg.source}:${line}: error: ${what}, and this lubdubd does not drive it yet; not started\n`);
+    return EXIT_CONFIG;
+  }
   const hares = { groups: loaded.groups };
   // lubdub.cf's arp lines replace the built-in IP classes' gratuitous ARP settings.
   for (const a of loaded.lubdub.arp) {
