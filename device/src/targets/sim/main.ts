@@ -28,7 +28,8 @@ FILE (temporary file + rename) whenever the status changes, at most every
 100 ms, as one JSON object {"device": <the core's status()>, "hal": {pid,
 outlets:[{n,on}], ports:{a,b,console: {path,baud,open,bytesIn,bytesOut,
 bytesDropped,opens,errors}}, consoleTcp:{host,port}, consoleSessions,
-hwWatchdog, coreErrors}}. SIGUSR1 rewrites it at once and also logs it
+hwWatchdog, coreErrors}}. It is first written when the device is
+ready (every tty had its first open, the TCP console listens). SIGUSR1 rewrites it at once and also logs it
 (event "status"). Logs: pino JSON lines on stdout, each with a stable
 "event" (outlet-on, outlet-off, port-open, console-listen, ... and the
 core's own events). SIGTERM or SIGINT stops the simulator cleanly.

@@ -69,6 +69,8 @@ export class Simulator {
   private tickTimer: NodeJS.Timeout | null = null;
   private readonly watchdog: HardwareWatchdog;
   private lastStatus = "";
+  /** The status file is first written when the device is ready (it tells tests so). */
+  private ready = false;
   /** Where the TCP console listens, once it does. */
   consoleAddress: { host: string; port: number } | null = null;
   coreErrors = 0;
@@ -174,7 +176,7 @@ export class Simulator {
     }
   }
 
-  private openPort(port: number, path: string, baud: number): void {
+  private openPort(port: number, path: string, baud: number): Promise<void> {
     const name = port === PORT_A ? "a" : "b";
     const tty = new Tty(path, baud, {
       data: (bytes) => this.guard(`portData(${name})`, (c) => c.portData(port, bytes)),
@@ -182,10 +184,10 @@ export class Simulator {
       problem: (message) => this.log.warn({ event: "port-error", port: name, path, err: message }, `port ${name} (${path}): ${message}`),
     });
     this.ports[port] = tty;
-    tty.start();
+    return tty.start();
   }
 
-  private startConsoleTty(path: string, baud: number): void {
+  private startConsoleTty(path: string, baud: number): Promise<void> {
     const tty = new Tty(path, baud, {
       data: (bytes) => this.guard("consoleData(0)", (c) => c.consoleData(0, bytes)),
       opened: () => {
@@ -197,7 +199,7 @@ export class Simulator {
       problem: (message) => this.log.warn({ event: "console-error", session: 0, path, err: message }, `console tty (${path}): ${message}`),
     });
     this.consoleTty = tty;
-    tty.start();
+    return tty.start();
   }
 
   private startConsoleTcp(host: string, port: number): Promise<void> {
@@ -273,7 +275,7 @@ export class Simulator {
   /** Rewrites the status file (temporary file + rename) when the status changed, or always when `force`. */
   writeStatus(force = false): void {
     const path = this.options.statusFile;
-    if (path === null) return;
+    if (path === null || !this.ready) return;
     const text = JSON.stringify(this.status());
     if (!force && text === this.lastStatus) return;
     this.lastStatus = text;
@@ -290,10 +292,14 @@ export class Simulator {
     this.core = core;
     const o = this.options;
     this.guard("start", (c) => c.start());
-    if (o.portA) this.openPort(PORT_A, o.portA, o.baudA);
-    if (o.portB) this.openPort(PORT_B, o.portB, o.baudB);
-    if (o.console) this.startConsoleTty(o.console, o.consoleBaud);
-    if (o.consoleTcp) await this.startConsoleTcp(o.consoleTcp.host, o.consoleTcp.port);
+    // Ready (status file written, sim-ready logged) once every tty had its first open.
+    const opening: Promise<void>[] = [];
+    if (o.portA) opening.push(this.openPort(PORT_A, o.portA, o.baudA));
+    if (o.portB) opening.push(this.openPort(PORT_B, o.portB, o.baudB));
+    if (o.console) opening.push(this.startConsoleTty(o.console, o.consoleBaud));
+    if (o.consoleTcp) opening.push(this.startConsoleTcp(o.consoleTcp.host, o.consoleTcp.port));
+    await Promise.all(opening);
+    this.ready = true;
     this.tickTimer = setInterval(() => {
       this.guard("tick", (c) => c.tick());
       this.writeStatus();

@@ -70,13 +70,16 @@ export class Tty {
     return this.port !== null;
   }
 
-  /** Opens the port; a failure is reported and retried in the background. */
-  start(): void {
-    this.openPort();
+  /**
+   * Opens the port; resolves after the first attempt, open or not (a failure
+   * is reported and retried in the background).
+   */
+  start(): Promise<void> {
+    return this.openPort();
   }
 
-  private openPort(): void {
-    LinuxBinding.open({ path: this.path, baudRate: this.baud, rtscts: false, lock: false })
+  private openPort(): Promise<void> {
+    return LinuxBinding.open({ path: this.path, baudRate: this.baud, rtscts: false, lock: false })
       .then((port) => {
         if (this.closed || port.fd === null) {
           port.close().catch(() => undefined);
