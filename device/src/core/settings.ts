@@ -13,8 +13,8 @@ import { formatDecimal, parseDecimal } from "@lubdub/protocol/portable";
 export const SETTINGS_KEY = "lubdub.cfg";
 
 export const KIND_STR = 0;
+/** A whole number within [min, max]; a boolean is one from 0 to 1. */
 export const KIND_INT = 1;
-export const KIND_BOOL = 2;
 
 /** Longest value accepted for any setting (names, paths, secrets). */
 export const MAX_SETTING_TEXT = 120;
@@ -29,44 +29,49 @@ export interface SettingDef {
   secret: boolean;
 }
 
-function def(key: string, kind: number, dflt: string, min: number, max: number, secret: boolean): SettingDef {
-  return { key: key, kind: kind, def: dflt, min: min, max: max, secret: secret };
+/**
+ * Every setting but the per-outlet names ("outlet.N", which depend on the
+ * board), in stored order. One row per setting, rows separated by ";":
+ *   key=default            text
+ *   key=default min max    a whole number (booleans: 0 1)
+ *   !key=default           a secret (text, never printed back)
+ * One string rather than an array of object literals: the table is a third
+ * of the size in the Espruino bundle, and a row is still one line to add.
+ */
+const TABLE =
+  "unit=lubdub-rpc;model=RPC-3;a.host=;b.host=;" +
+  "a.baud=19200 1200 921600;b.baud=19200 1200 921600;console.baud=19200 1200 921600;" +
+  // tty paths for targets that open ports by path (Espruino's Linux build)
+  "a.path=;b.path=;console.path=;" +
+  "key.index=0 0 15;key.method=sha1;!key.secret=;" +
+  "console.user=admin;!console.password=;console.confirm=0 0 1;console.echo=0 0 1;" +
+  "console.idle_ms=120000 10000 3600000;console.fail_limit=5 1 100;console.lock_ms=60000 1000 3600000;" +
+  // how long an outlet stays off in a reboot or a watchdog power cycle
+  "outlet.off_ms=5000 500 25000;" +
+  "wd.max_per_hour=3 0 60;" +
+  // after a watchdog cycle, time the host gets to boot before it is watched again
+  "wd.grace_ms=180000 0 3600000;" +
+  "wd.min_timeout_ms=1000 200 3600000;wd.max_timeout_ms=600000 200 3600000;" +
+  // a host fenced at its peer's request cannot fence that peer for this long
+  "fence.hold_ms=600000 0 86400000;" +
+  "hw_wd_s=10 1 60";
+
+function parseDef(row: string): SettingDef {
+  const secret = row.charAt(0) === "!";
+  const eq = row.indexOf("=");
+  const v = row.substring(eq + 1).split(" ");
+  return {
+    key: row.substring(secret ? 1 : 0, eq), kind: v.length > 1 ? KIND_INT : KIND_STR, def: v[0]!,
+    min: parseDecimal(v[1] || "") || 0, max: parseDecimal(v[2] || "") || 0, secret: secret,
+  };
 }
 
-/** Every setting but the per-outlet names ("outlet.N"), which depend on the board. */
-export const SETTING_DEFS: SettingDef[] = [
-  def("unit", KIND_STR, "lubdub-rpc", 0, 0, false),
-  def("model", KIND_STR, "RPC-3", 0, 0, false),
-  def("a.host", KIND_STR, "", 0, 0, false),
-  def("b.host", KIND_STR, "", 0, 0, false),
-  def("a.baud", KIND_INT, "19200", 1200, 921600, false),
-  def("b.baud", KIND_INT, "19200", 1200, 921600, false),
-  def("console.baud", KIND_INT, "19200", 1200, 921600, false),
-  // tty paths for targets that open ports by path (Espruino's Linux build)
-  def("a.path", KIND_STR, "", 0, 0, false),
-  def("b.path", KIND_STR, "", 0, 0, false),
-  def("console.path", KIND_STR, "", 0, 0, false),
-  def("key.index", KIND_INT, "0", 0, 15, false),
-  def("key.method", KIND_STR, "sha1", 0, 0, false),
-  def("key.secret", KIND_STR, "", 0, 0, true),
-  def("console.user", KIND_STR, "admin", 0, 0, false),
-  def("console.password", KIND_STR, "", 0, 0, true),
-  def("console.confirm", KIND_BOOL, "0", 0, 1, false),
-  def("console.echo", KIND_BOOL, "0", 0, 1, false),
-  def("console.idle_ms", KIND_INT, "120000", 10000, 3600000, false),
-  def("console.fail_limit", KIND_INT, "5", 1, 100, false),
-  def("console.lock_ms", KIND_INT, "60000", 1000, 3600000, false),
-  // how long an outlet stays off in a reboot or a watchdog power cycle
-  def("outlet.off_ms", KIND_INT, "5000", 500, 25000, false),
-  def("wd.max_per_hour", KIND_INT, "3", 0, 60, false),
-  // after a watchdog cycle, time the host gets to boot before it is watched again
-  def("wd.grace_ms", KIND_INT, "180000", 0, 3600000, false),
-  def("wd.min_timeout_ms", KIND_INT, "1000", 200, 3600000, false),
-  def("wd.max_timeout_ms", KIND_INT, "600000", 200, 3600000, false),
-  // a host fenced at its peer's request cannot fence that peer for this long
-  def("fence.hold_ms", KIND_INT, "600000", 0, 86400000, false),
-  def("hw_wd_s", KIND_INT, "10", 1, 60, false),
-];
+/** The table's settings (outlet names not included), parsed. */
+export function settingDefs(): SettingDef[] {
+  const defs: SettingDef[] = [];
+  for (const row of TABLE.split(";")) defs.push(parseDef(row));
+  return defs;
+}
 
 /** Settings by key; every value is text, read through the typed getters below. */
 export interface Settings {
@@ -79,16 +84,22 @@ export function outletKey(n: number): string {
 }
 
 function findDef(key: string): SettingDef | null {
-  for (const d of SETTING_DEFS) {
-    if (d.key === key) return d;
-  }
+  for (const d of settingDefs()) if (d.key === key) return d;
   return null;
+}
+
+/** Every key of these settings, in stored order: the table's, then outlet.1 ... outlet.N. */
+export function settingKeys(s: Settings): string[] {
+  const keys: string[] = [];
+  for (const d of settingDefs()) keys.push(d.key);
+  for (let n = 1; n <= s.outlets; n++) keys.push(outletKey(n));
+  return keys;
 }
 
 /** The defaults for a board with `outlets` outlets (named "Outlet 1"…). */
 export function defaultSettings(outlets: number): Settings {
   const s: Settings = { values: {}, outlets: outlets };
-  for (const d of SETTING_DEFS) s.values[d.key] = d.def;
+  for (const d of settingDefs()) s.values[d.key] = d.def;
   for (let n = 1; n <= outlets; n++) s.values[outletKey(n)] = "Outlet " + formatDecimal(n);
   return s;
 }
@@ -112,13 +123,13 @@ export function isSettingKey(s: Settings, key: string): boolean {
 /** Sets one value after checking it; returns "" or why it was refused. */
 export function setSetting(s: Settings, key: string, value: string): string {
   if (!isSettingKey(s, key)) return "unknown setting " + key;
-  if (value.length > MAX_SETTING_TEXT) return key + ": longer than " + formatDecimal(MAX_SETTING_TEXT) + " bytes";
+  if (value.length > MAX_SETTING_TEXT) return key + ": longer than " + MAX_SETTING_TEXT + " bytes";
   if (!printable(value)) return key + ": only printable ASCII is allowed";
   const d = findDef(key);
   if (d !== null && d.kind !== KIND_STR) {
     const n = parseDecimal(value);
     if (n === null || n < d.min || n > d.max) {
-      return key + ": expected a whole number from " + formatDecimal(d.min) + " to " + formatDecimal(d.max);
+      return key + ": expected a whole number from " + d.min + " to " + d.max;
     }
   }
   if (d === null && (value.length === 0 || value.indexOf(";") >= 0)) {
@@ -136,10 +147,6 @@ export function getString(s: Settings, key: string): string {
 export function getInt(s: Settings, key: string): number {
   const v = parseDecimal(getString(s, key));
   return v === null ? 0 : v;
-}
-
-export function getBool(s: Settings, key: string): boolean {
-  return getString(s, key) === "1";
 }
 
 /** Is this setting secret (never shown)? */
@@ -172,7 +179,6 @@ export function parseSettings(text: string, outlets: number, report: (this: void
 /** The settings as stored: every key, one per line, in table order. */
 export function serializeSettings(s: Settings): string {
   let out = "";
-  for (const d of SETTING_DEFS) out += d.key + "=" + getString(s, d.key) + "\n";
-  for (let n = 1; n <= s.outlets; n++) out += outletKey(n) + "=" + getString(s, outletKey(n)) + "\n";
+  for (const k of settingKeys(s)) out += k + "=" + getString(s, k) + "\n";
   return out;
 }

@@ -135,26 +135,42 @@ function sameText(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/**
+ * The auth value (`<index> <hex>`) for a message whose classic lines, auth
+ * excluded, are `lines` (renderClassicLines(msg, DF_AUTH, 0)); null when
+ * `hmac` lacks the key's method. A caller that holds only plain string fields
+ * (the device firmware) passes its lines as they are, without the full
+ * encoder.
+ */
+export function deviceAuthValue(lines: string, key: DeviceKey, hmac: HmacFn): string | null {
+  const digest = hmac(key.method, key.secret, lines);
+  return digest === null ? null : formatDecimal(key.index) + " " + digest;
+}
+
+/** "" when `auth` (the first auth field's value, null when missing) is the key's HMAC over `lines`, else one of the ERR_ codes. */
+export function checkDeviceAuth(auth: string | null, lines: string, key: DeviceKey, hmac: HmacFn): string {
+  if (auth === null) return ERR_UNSIGNED;
+  const space = auth.indexOf(" ");
+  if (space <= 0) return ERR_BAD_SIGNATURE;
+  const index = parseDecimal(auth.substring(0, space));
+  if (index === null || index !== key.index) return ERR_WRONG_KEY;
+  const digest = hmac(key.method, key.secret, lines);
+  if (digest === null) return ERR_UNSUPPORTED_METHOD;
+  return sameText(auth.substring(space + 1), digest) ? "" : ERR_BAD_SIGNATURE;
+}
+
 /** Sets the auth field; returns false when `hmac` lacks the key's method. */
 export function signDeviceMessage(msg: Message, key: DeviceKey, hmac: HmacFn): boolean {
-  const digest = hmac(key.method, key.secret, renderClassicLines(msg, DF_AUTH, 0));
-  if (digest === null) return false;
-  setString(msg, DF_AUTH, formatDecimal(key.index) + " " + digest);
+  const auth = deviceAuthValue(renderClassicLines(msg, DF_AUTH, 0), key, hmac);
+  if (auth === null) return false;
+  setString(msg, DF_AUTH, auth);
   return true;
 }
 
 /** "" when the auth field is the key's HMAC over the message, else one of the ERR_ codes. */
 export function verifyDeviceMessage(msg: Message, key: DeviceKey, hmac: HmacFn): string {
   if (fieldIndex(msg, DF_AUTH) < 0) return ERR_UNSIGNED;
-  const auth = getField(msg, DF_AUTH);
-  if (auth === null) return ERR_UNSIGNED;
-  const space = auth.indexOf(" ");
-  if (space <= 0) return ERR_BAD_SIGNATURE;
-  const index = parseDecimal(auth.substring(0, space));
-  if (index === null || index !== key.index) return ERR_WRONG_KEY;
-  const digest = hmac(key.method, key.secret, renderClassicLines(msg, DF_AUTH, 0));
-  if (digest === null) return ERR_UNSUPPORTED_METHOD;
-  return sameText(auth.substring(space + 1), digest) ? "" : ERR_BAD_SIGNATURE;
+  return checkDeviceAuth(getField(msg, DF_AUTH), renderClassicLines(msg, DF_AUTH, 0), key, hmac);
 }
 
 /** Joins list entries for DF_OUTLETS / DF_WATCHDOGS. */

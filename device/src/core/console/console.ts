@@ -17,7 +17,7 @@
 
 import type { ConsoleBackend, ConsoleHandler } from "../console-backend.js";
 import { LOG_INFO, LOG_WARN } from "../hal.js";
-import { getInt, getString, isSecret, outletKey, SETTING_DEFS } from "../settings.js";
+import { getInt, getString, isSecret, settingKeys } from "../settings.js";
 import { parseDecimal } from "@lubdub/protocol/portable";
 
 /** Longest input line kept; further bytes of that line are dropped and counted. */
@@ -143,8 +143,7 @@ export function createConsole(backend: ConsoleBackend): Console {
   function settingsList(): string {
     const set = backend.settings();
     let t = "\r\n";
-    for (let i = 0; i < SETTING_DEFS.length + set.outlets; i++) {
-      const k = i < SETTING_DEFS.length ? SETTING_DEFS[i]!.key : outletKey(i - SETTING_DEFS.length + 1);
+    for (const k of settingKeys(set)) {
       const v = getString(set, k);
       t += k + " = " + (isSecret(k) ? (v === "" ? "(not set)" : "(set)") : v) + "\r\n";
     }

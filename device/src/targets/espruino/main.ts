@@ -18,7 +18,8 @@
 // reaches the interpreter. Reprogramming needs the board's button held at
 // reset (Espruino then skips .bootcde).
 
-import { Device } from "../../core/device.js";
+import { classicDeframer } from "@lubdub/protocol/portable";
+import { type Core, createCore } from "../../core/core.js";
 import type { Hal } from "../../core/hal.js";
 import { TICK_MS } from "../../core/hal.js";
 import { getInt, getString, parseSettings, SETTINGS_KEY } from "../../core/settings.js";
@@ -79,7 +80,7 @@ function boot(): void {
 
   const t0 = getTime();
   let last = 0;
-  let dev: Device;
+  let dev: Core;
   const ports = [Serial1, Serial2];
   const consolePath = getString(settings, "console.path");
   const con = consolePath === "" ? USB : Serial3;
@@ -118,7 +119,8 @@ function boot(): void {
     random: () => Math.random(),
     log: (_level, event, text) => print(event + ": " + text),
   };
-  dev = new Device(hal);
+  // Heartbeat writes only classic frames on a serial line: no netstring half here
+  dev = createCore(hal, classicDeframer);
 
   function open(serial: EspSerial, baud: number, path: string): void {
     if (path === "" || path === "Serial3") serial.setup(baud);
