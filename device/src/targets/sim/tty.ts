@@ -14,7 +14,7 @@
 import { readSync, writeSync } from "node:fs";
 import { LinuxBinding, type LinuxPortBinding } from "@serialport/bindings-cpp";
 
-export const WRITE_BACKLOG_LIMIT = 16 * 1024;
+export const WRITE_BACKLOG_LIMIT = 4 * 1024 * 1024;
 export const REOPEN_MIN_MS = 100;
 export const REOPEN_MAX_MS = 2000;
 
@@ -56,7 +56,10 @@ export class Tty {
   private reopenTimer: NodeJS.Timeout | null = null;
   private reopenDelay = REOPEN_MIN_MS;
   private lastProblem = "";
-  private pending = "";
+  /** Chunks the tty has not taken yet, oldest first; the first may be partly written. */
+  private pending: string[] = [];
+  private pendingHead = 0;
+  private pendingBytes = 0;
   private writeArmed = false;
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK);
 
@@ -143,8 +146,10 @@ export class Tty {
     this.port = null;
     this.fd = -1;
     this.writeArmed = false;
-    this.stats.bytesDropped += this.pending.length;
-    this.pending = "";
+    this.stats.bytesDropped += this.pendingBytes;
+    this.pending = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
     port.poller.removeAllListeners();
     if (port.isOpen) port.close().catch(() => undefined);
     if (this.closed) return;
@@ -169,12 +174,13 @@ export class Tty {
       this.stats.bytesDropped += bytes.length;
       return;
     }
-    if (this.pending.length + bytes.length > WRITE_BACKLOG_LIMIT) {
+    if (this.pendingBytes + bytes.length > WRITE_BACKLOG_LIMIT) {
       this.stats.bytesDropped += bytes.length;
       this.report(`write backlog over ${WRITE_BACKLOG_LIMIT} bytes; dropping`);
       return;
     }
-    this.pending += bytes;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
     if (!this.writeArmed) {
       this.flush(port);
       if (this.writeArmed && port === this.port) this.poll(port);
@@ -185,16 +191,24 @@ export class Tty {
     if (port !== this.port) return;
     this.writeArmed = false;
     while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      const rest = this.pendingHead === 0 ? head : head.slice(this.pendingHead);
       let n: number;
       try {
-        n = writeSync(this.fd, this.pending, null, "latin1");
+        n = writeSync(this.fd, rest, null, "latin1");
       } catch (e) {
         if (wouldBlock(e)) break;
         this.failed(port, e as Error);
         return;
       }
       this.stats.bytesOut += n;
-      this.pending = this.pending.slice(n);
+      this.pendingBytes -= n;
+      if (n < rest.length) {
+        this.pendingHead += n;
+        break;
+      }
+      this.pending.shift();
+      this.pendingHead = 0;
     }
     this.writeArmed = this.pending.length > 0;
   }
