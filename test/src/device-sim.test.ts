@@ -10,6 +10,7 @@ import { DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.
 import { classicFrame, loadFixtureSets, noise } from "./support/fixture-frames.js";
 import { Rng, seedFromEnv } from "./support/rng.js";
 import { testWhere } from "./support/require.js";
+import { DeviceClient } from "./support/device-client.js";
 
 const t = test;
 const REQS = deviceRequirements("sim");
@@ -135,6 +136,99 @@ testWhere(t, "host port: interpreter commands run nothing; the bytes are dropped
     b.close();
     await dev.stop();
     rmSync(marker, { force: true });
+  }
+});
+
+// ---------------------------------------------------------------- device protocol
+
+const KEY = { index: 1, method: "sha1", secret: "s3cret" };
+const CLUSTER = {
+  "a.host": "alpha",
+  "b.host": "bravo",
+  "outlet.1": "alpha",
+  "outlet.2": "bravo",
+  "key.index": "1",
+  "key.method": "sha1",
+  "key.secret": "s3cret",
+  "outlet.off_ms": "1000",
+  "wd.min_timeout_ms": "1000",
+  "wd.grace_ms": "0",
+};
+
+testWhere(t, "fence: an authenticated request switches the peer's outlet; a replay and a forgery are refused and change nothing", REQS, async () => {
+  const dev = await DeviceProc.start({ settings: CLUSTER, outlets: 2 });
+  const alpha = await DeviceClient.open(dev.hostA, KEY, { name: "alpha" });
+  try {
+    await dev.waitStatus((s) => s.hal.outlets.every((o) => o.on), 5000, "outlets on after boot");
+    const st = await alpha.hello();
+    assert.ok(st.ok, st.error ?? "");
+    assert.is(st.auth, "", "status signed with the cluster key");
+
+    const mark = dev.records.length;
+    const off = await alpha.fence("bravo", "off", "test: bravo unresponsive");
+    assert.ok(off.ok, off.error ?? "");
+    assert.is(off.fields.state, "off");
+    await dev.waitStatus((s) => s.hal.outlets[1]?.on === false, 3000, "outlet 2 off");
+    await dev.waitRecord((r) => r.event === "outlet-off" && r.outlet === 2, 3000, mark, "outlet-off 2");
+    assert.equal(dev.outlets(), [true, false]);
+
+    const on = await alpha.fence("bravo", "on", "test: back on");
+    assert.ok(on.ok, on.error ?? "");
+    await dev.waitStatus((s) => s.hal.outlets[1]?.on === true, 3000, "outlet 2 on");
+
+    // The recorded "off" sent again: its nonce was used, so it is refused.
+    const refusedBefore = dev.portStatus("a")!.refused as number;
+    const replay = alpha.waitResult(off.reqid!);
+    await alpha.write(off.sent);
+    const r = await replay;
+    assert.not.ok(r.ok, "replay refused");
+    assert.is(r.error, "stale-nonce");
+
+    // Signed with a key the device does not have.
+    const forged = await alpha.fence("bravo", "off", "forged", { key: { ...KEY, secret: "not-the-key" } });
+    assert.not.ok(forged.ok, "forgery refused");
+    assert.is(forged.error, "bad-signature");
+    const unsigned = await alpha.fence("bravo", "off", "unsigned", { sign: false });
+    assert.not.ok(unsigned.ok, "unsigned request refused");
+
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(dev.outlets(), [true, true], "neither switched anything");
+    const st2 = await dev.waitStatus((s) => (s.device?.ports[0]?.refused as number) >= refusedBefore + 3, 3000, "refusals counted");
+    assert.ok((st2.device!.ports[0]!.refused as number) >= refusedBefore + 3);
+  } finally {
+    await alpha.close();
+    await dev.stop();
+  }
+});
+
+testWhere(t, "watchdog: armed by bravo, bravo silent for its timeout: outlet 2 cycled off and on, alpha told", REQS, async () => {
+  const dev = await DeviceProc.start({ settings: CLUSTER, outlets: 2 });
+  const alpha = await DeviceClient.open(dev.hostA, KEY, { name: "alpha" });
+  const bravo = await DeviceClient.open(dev.hostB, KEY, { name: "bravo" });
+  try {
+    await dev.waitStatus((s) => s.hal.outlets.every((o) => o.on), 5000, "outlets on after boot");
+    await alpha.hello();
+    await bravo.hello();
+    const mark = dev.records.length;
+    const armed = await bravo.armWatchdog(1000);
+    assert.ok(armed.ok, armed.error ?? "");
+    const t0 = Date.now();
+    const off = await dev.waitRecord((r) => r.event === "outlet-off" && r.outlet === 2, 5000, mark, "outlet 2 off by the watchdog");
+    const tripMs = Date.now() - t0;
+    const on = await dev.waitRecord((r) => r.event === "outlet-on" && r.outlet === 2, 5000, dev.records.indexOf(off), "outlet 2 back on");
+    const ev = await alpha.waitEvent("wd-cycle", 5000);
+    assert.is(ev.fields.host, "bravo");
+    assert.is(ev.auth, "", "event signed");
+    const offAt = Date.parse(String(off.time));
+    const onAt = Date.parse(String(on.time));
+    console.log(`  watchdog tripped ${tripMs} ms after arming (timeout 1000 ms); outlet off for ${onAt - offAt} ms (outlet.off_ms 1000)`);
+    assert.ok(tripMs >= 900 && tripMs < 3000, `tripped after ${tripMs} ms`);
+    assert.ok(onAt - offAt >= 900 && onAt - offAt < 3000, `off for ${onAt - offAt} ms`);
+    assert.is(dev.outlets()[0], true, "alpha's outlet untouched");
+  } finally {
+    await alpha.close();
+    await bravo.close();
+    await dev.stop();
   }
 });
 
