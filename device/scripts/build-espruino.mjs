@@ -34,45 +34,58 @@ export function fixClassNames(code) {
   });
 }
 
+/** Espruino API members the target calls: they keep their spelling. */
+const ESPRUINO_NAMES = ["setup", "on", "write", "read", "setConsole", "enableWatchdog", "kickWatchdog", "setPassword", "lockConsole", "env", "BOARD", "SHA1", "path", "toString"];
+
+/**
+ * Names of JS built-ins that the bundle's own objects also use and that the
+ * device source never reads off a built-in (no Math.min/max/log, Date.now,
+ * Object.values, Array#at, fn.name: Espruino lacks several of them anyway).
+ * They are shortened like any other own name. A name that is both ours and
+ * a built-in the source calls (push, random, ...) is never shortened.
+ */
+const OWN_NOT_BUILTIN = new Set(["at", "values", "min", "max", "name", "now", "log", "drop", "data", "end", "step", "start", "close", "open"]);
+
 /** Names that must keep their spelling: the JS built-ins' and Espruino's own (see targets/espruino/main.ts). */
 function reservedNames() {
-  const names = new Set(["prototype", "constructor", "length", "message", "name", "stack", "toString", "valueOf",
-    // Espruino API members called by the target
-    "setup", "on", "write", "read", "setConsole", "enableWatchdog", "kickWatchdog", "setPassword", "lockConsole", "env", "BOARD", "SHA1", "path"]);
+  const names = new Set(["prototype", "constructor", "length", "message", "name", "stack", "toString", "valueOf", ...ESPRUINO_NAMES]);
   const builtins = [Object, Array, String, Number, Boolean, Math, JSON, Date, Promise, RegExp, Function, Error, ArrayBuffer, Uint8Array, DataView, globalThis];
   for (const b of builtins) {
     for (const n of Object.getOwnPropertyNames(b)) names.add(n);
     if (b.prototype) for (const n of Object.getOwnPropertyNames(b.prototype)) names.add(n);
   }
+  for (const n of OWN_NOT_BUILTIN) names.delete(n);
   return names;
 }
 
 /**
  * The property names the bundle's own code defines (object literal keys,
- * class members, `this.x =`), less the reserved ones and less any name that
- * also appears as a string literal (it may be looked up by name). esbuild
- * then shortens exactly these (--mangle-props): the code is all there, with
- * shorter names.
+ * class members, `this.x =`), less the reserved ones. esbuild then shortens
+ * exactly these (--mangle-props): the code is all there, with shorter names.
+ * That is safe only while no code looks a property up by a name it holds as
+ * data: buildEspruino refuses a bundle that enumerates keys or reads
+ * `x["literal"]`, and the only computed lookups left are array indexes and
+ * the settings' `values[key]` (keys like "a.host", never property names).
  */
 function ownPropertyNames(code) {
   const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
   const defined = new Set();
-  const strings = new Set();
-  const walk = (node, parent) => {
+  const walk = (node) => {
     if (!node || typeof node.type !== "string") return;
     if ((node.type === "Property" || node.type === "MethodDefinition" || node.type === "PropertyDefinition") && !node.computed && node.key.type === "Identifier") defined.add(node.key.name);
     if (node.type === "AssignmentExpression" && node.left.type === "MemberExpression" && node.left.object.type === "ThisExpression" && !node.left.computed) defined.add(node.left.property.name);
-    if (node.type === "Literal" && typeof node.value === "string") strings.add(node.value);
-    if (node.type === "TemplateElement") strings.add(node.value.cooked);
+    if (node.type === "MemberExpression" && node.computed && node.property.type === "Literal" && typeof node.property.value === "string") {
+      throw new Error(`build-espruino: the bundle reads a property by a quoted name (${code.slice(node.start, node.end)}); shortening names would break it`);
+    }
     for (const key of Object.keys(node)) {
       const v = node[key];
-      if (Array.isArray(v)) for (const c of v) walk(c, node);
-      else if (v && typeof v.type === "string") walk(v, node);
+      if (Array.isArray(v)) for (const c of v) walk(c);
+      else if (v && typeof v.type === "string") walk(v);
     }
   };
-  walk(ast, null);
+  walk(ast);
   const reserved = reservedNames();
-  return [...defined].filter((n) => !reserved.has(n) && !strings.has(n) && /^[A-Za-z_$][\w$]*$/.test(n)).sort();
+  return [...defined].filter((n) => !reserved.has(n) && /^[A-Za-z_$][\w$]*$/.test(n)).sort();
 }
 
 function escapeRe(s) {

@@ -6,12 +6,17 @@
 // (V8, not Espruino: what Espruino parses is build-check's job.)
 
 import { spawnSync } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createContext, runInContext } from "node:vm";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import {
+  DEV_FENCE, DEV_HELLO, DEVICE_NODE, Deframer, type Message, decodeClassicMessage, deviceMessage, encodeClassic, getField, setString,
+  signDeviceMessage, verifyDeviceMessage,
+} from "@lubdub/protocol";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 const BUNDLE = join(ROOT, "device", "dist", "espruino.js");
@@ -68,6 +73,7 @@ function boot(storage: { [k: string]: string }) {
     process: { env: { BOARD: "PICO_R1_3" } },
     require: (name: string) => {
       if (name === "Storage") return { read: (k: string) => storage[k], write: (k: string, v: string) => ((storage[k] = v), true) };
+      if (name === "crypto") return { SHA1: (s: string) => createHash("sha1").update(Buffer.from(s, "latin1")).digest() };
       throw new Error(`no module ${name}`);
     },
     digitalWrite: (pin: string, v: boolean) => calls.push(`digitalWrite(${pin},${v})`),
@@ -128,6 +134,78 @@ test("the hardware watchdog is enabled and kicked by the tick", () => {
   b.tick(100);
   assert.ok(b.calls.some((c) => c.startsWith("E.enableWatchdog(")), b.calls.join(" "));
   assert.ok(b.calls.includes("E.kickWatchdog"), b.calls.join(" "));
+});
+
+const KEY = { index: 1, method: "sha1", secret: "s3cret" };
+const CFG = "a.host=alpha\nb.host=bravo\noutlet.1=alpha\noutlet.2=bravo\nkey.index=1\nkey.secret=s3cret\nconsole.password=pw\n";
+const hmac = (method: string, key: string, data: string): string | null =>
+  method === "sha1" ? createHmac("sha1", Buffer.from(key, "latin1")).update(Buffer.from(data, "latin1")).digest("hex") : null;
+
+/** The device messages written to a port since last time, checked for the device's signature. */
+function replies(port: FakeSerial): Message[] {
+  const out: Message[] = [];
+  for (const ev of new Deframer().push(port.out)) {
+    const r = decodeClassicMessage(ev.frame!, 0, 0);
+    assert.ok(r.ok, ev.frame!);
+    if (r.ok) {
+      assert.is(verifyDeviceMessage(r.message, KEY, hmac), "", ev.frame!);
+      out.push(r.message);
+    }
+  }
+  port.out = "";
+  return out;
+}
+
+function request(t: string, fields: [string, string][], nonce: string | null): string {
+  const msg = deviceMessage(t, "alpha", DEVICE_NODE);
+  setString(msg, "reqid", "r1");
+  if (nonce !== null) setString(msg, "nonce", nonce);
+  for (const f of fields) setString(msg, f[0], f[1]);
+  signDeviceMessage(msg, KEY, hmac);
+  return encodeClassic(msg);
+}
+
+test("device protocol through the bundle (names shortened): hello, a signed fence, the event to the other host, a replay refused", () => {
+  const b = boot({ "lubdub.cfg": CFG });
+  b.ports.Serial1.handler!(request(DEV_HELLO, [], null));
+  const st = replies(b.ports.Serial1)[0]!;
+  assert.is(getField(st, "t"), "ldev-status");
+  assert.is(getField(st, "ok"), "1");
+  assert.is(getField(st, "outlets"), "1 alpha on;2 bravo on;3 Outlet 3 on;4 Outlet 4 on");
+  assert.is(getField(st, "watchdogs"), "a alpha off 0 0;b bravo off 0 0");
+  const fence = request(DEV_FENCE, [["target", "bravo"], ["action", "off"], ["reason", "peer dead"]], getField(st, "nonce"));
+  b.ports.Serial1.handler!(fence);
+  const r = replies(b.ports.Serial1)[0]!;
+  assert.is(getField(r, "ok"), "1", getField(r, "error") ?? "");
+  assert.is(getField(r, "state"), "off");
+  assert.is(getField(r, "reqid"), "r1");
+  assert.ok(b.calls.includes("digitalWrite(B4,false)"), b.calls.join(" "));
+  const ev = replies(b.ports.Serial2)[0]!;
+  assert.is(getField(ev, "event"), "fenced");
+  assert.is(getField(ev, "by"), "alpha");
+  b.ports.Serial1.handler!(fence);
+  const again = replies(b.ports.Serial1)[0]!;
+  assert.is(getField(again, "ok"), "0");
+  assert.is(getField(again, "error"), "stale-nonce");
+});
+
+test("the BayTech console through the bundle: login, outlet status, off with the outlet switched, settings screen", () => {
+  const b = boot({ "lubdub.cfg": CFG });
+  const con = b.ports.USB;
+  assert.match(con.out, "Enter username>");
+  con.handler!("admin\r");
+  con.handler!("pw\r");
+  assert.match(con.out, "RPC-3 Menu:");
+  con.handler!("1\r");
+  assert.match(con.out, "Internal Temperature");
+  assert.match(con.out, "bravo");
+  con.handler!("OFF 2\r");
+  assert.ok(b.calls.includes("digitalWrite(B4,false)"), b.calls.join(" "));
+  assert.match(con.out, /2 +bravo +Off/);
+  con.out = "";
+  con.handler!("MENU\r3\r");
+  assert.match(con.out, "console.password = (set)");
+  assert.match(con.out, "outlet.4 = Outlet 4");
 });
 
 test.run();
