@@ -4,10 +4,14 @@
 //   esbuild --bundle --format=iife --target=es2015 --minify
 //           (never the espruino CLI's own minifier: it mis-compiles ES2015)
 //   useDefineForClassFields: false (class fields as plain assignments)
+//   --mangle-props over the bundle's own property names (ownPropertyNames)
 //   "@lubdub/protocol/portable" from the protocol's TypeScript source
 //   post-pass: a class expression that names itself (`var a = class b {…b…}`)
 //           becomes `var b, a = b = class {…b…}`, since Espruino does not bind
 //           the inner name
+//   post-pass: function declarations become `let f=(…)=>{…}` arrows (same
+//           meaning on Espruino, which does not hoist them), then esbuild
+//           minifies the result once more
 //   post-pass: `espruinoRequire` (how the source names Espruino's require, so
 //           that esbuild leaves it alone) becomes `require`
 //
@@ -15,7 +19,7 @@
 // 8 KB budget).
 
 import { parse } from "acorn";
-import { build } from "esbuild";
+import { build, transform } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,14 +98,14 @@ function escapeRe(s) {
 
 export async function buildEspruino(options = {}) {
   const first = await bundle(null);
-  if (options.mangle === false) return finish(first);
+  if (options.mangle === false) return await finish(first);
   const text = first.outputFiles[0].text;
   // Shortened names are only safe while no code reads property names as data.
   const byName = /\bObject\.(?:keys|values|entries|getOwnPropertyNames)\(|\bJSON\.stringify\(|\bfor\s*\([^;()]*\bin\b/.exec(text);
   if (byName) throw new Error(`build-espruino: the bundle reads property names as data (${byName[0]}); shortening names would change them. Build with --no-mangle, or keep such keys as strings.`);
   const names = ownPropertyNames(text);
   const second = await bundle(names.length === 0 ? null : new RegExp(`^(?:${names.map(escapeRe).join("|")})$`));
-  return finish(second, names);
+  return await finish(second, names);
 }
 
 async function bundle(mangleProps) {
@@ -122,8 +126,61 @@ async function bundle(mangleProps) {
   });
 }
 
-function finish(result, mangled) {
+/**
+ * Rewrites `function f(a){…}` declared in a function body into `let f=(a)=>{…}`
+ * when its body uses neither `this` nor `arguments`. On Espruino the two mean
+ * the same: it does not hoist function declarations (device-targets.md §1.2),
+ * so the source already declares every function before anything calls it
+ * (rule 2 of §6), which is exactly what `let` needs. The arrow form is ~7
+ * bytes shorter, and a one-expression body loses its `return` in the
+ * re-minification that follows.
+ */
+export function functionsToArrows(code) {
+  const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
+  const edits = [];
+  const usesOwnThis = (node) => {
+    let found = false;
+    const visit = (n, top) => {
+      if (found || !n || typeof n.type !== "string") return;
+      if (!top && (n.type === "FunctionDeclaration" || n.type === "FunctionExpression")) return; // their own this/arguments
+      if (n.type === "ThisExpression" || n.type === "Super" || n.type === "MetaProperty" || (n.type === "Identifier" && n.name === "arguments")) {
+        found = true;
+        return;
+      }
+      for (const key of Object.keys(n)) {
+        const v = n[key];
+        if (Array.isArray(v)) for (const c of v) visit(c, false);
+        else if (v && typeof v.type === "string") visit(v, false);
+      }
+    };
+    visit(node, true);
+    return found;
+  };
+  const walk = (node, parent, grand) => {
+    if (!node || typeof node.type !== "string") return;
+    const inFunctionBody = parent && parent.type === "BlockStatement" && grand && /Function/.test(grand.type);
+    if (node.type === "FunctionDeclaration" && inFunctionBody && !node.generator && !node.async && node.params.every((p) => p.type === "Identifier") && !usesOwnThis(node)) {
+      const params = node.params.map((p) => p.name).join(",");
+      edits.push({ at: node.start, end: node.body.start, text: `let ${node.id.name}=(${params})=>` });
+      edits.push({ at: node.end, end: node.end, text: ";" });
+    }
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      if (Array.isArray(v)) for (const c of v) walk(c, node, parent);
+      else if (v && typeof v.type === "string") walk(v, node, parent);
+    }
+  };
+  walk(ast, null, null);
+  // from the end backwards; at one offset the replacement before the ";" inserted there
+  edits.sort((a, b) => b.at - a.at || b.end - a.end);
+  for (const e of edits) code = code.slice(0, e.at) + e.text + code.slice(e.end);
+  return code;
+}
+
+async function finish(result, mangled) {
   let code = result.outputFiles[0].text;
+  code = functionsToArrows(code);
+  code = (await transform(code, { minify: true, target: "es2015", charset: "ascii", legalComments: "none" })).code;
   code = fixClassNames(code);
   // Espruino's require: the source calls it espruinoRequire so that esbuild
   // does not replace it with its Proxy-based shim (no Proxy on Espruino).
@@ -140,6 +197,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { code, sizes, mangled } = await buildEspruino({ mangle: !process.argv.includes("--no-mangle") });
   console.log(`device/dist/espruino.js: ${Buffer.byteLength(code)} bytes (budget 8192)`);
   if (process.argv.includes("--sizes")) {
+    console.log("  bytes per module, as esbuild emitted them (before the post-passes):");
     for (const s of sizes) console.log(`  ${String(s.bytes).padStart(6)}  ${s.file}`);
     console.log(`  ${mangled.length} property names shortened: ${mangled.join(" ")}`);
   }
