@@ -5,8 +5,10 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, rmSync } from "node:fs";
-import { DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.js";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { DEVICE_SIM_BIN, DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.js";
 import { classicFrame, loadFixtureSets, noise } from "./support/fixture-frames.js";
 import { Rng, seedFromEnv } from "./support/rng.js";
 import { testWhere } from "./support/require.js";
@@ -136,6 +138,66 @@ testWhere(t, "host port: interpreter commands run nothing; the bytes are dropped
     b.close();
     await dev.stop();
     rmSync(marker, { force: true });
+  }
+});
+
+// ---------------------------------------------------------------- command line, robustness
+
+testWhere(t, "command line: bad arguments exit 64 with a message naming the option", REQS, () => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--port-a", "/dev/null", "--console-tcp", "nowhere"], /--console-tcp/],
+    [["--port-a", "/dev/null", "--outlets", "zero"], /--outlets/],
+    [["--port-a", "/dev/null", "--baud-a", "12"], /--baud-a/],
+    [["--port-a", "/dev/null", "--set", "a.baud=fast"], /--set a\.baud=fast.*a\.baud/],
+    [["--port-a", "/dev/null", "--set", "no.such=1"], /--set no\.such=1.*unknown setting/],
+    [["--port-a", "/dev/null", "--set", "novalue"], /--set/],
+    [["--port-a", "/dev/null", "--hw-watchdog", "maybe"], /--hw-watchdog/],
+    [["--port-a", "/dev/null", "--bogus"], /--bogus/],
+    [[], /--port-a.*--console-tcp/],
+  ];
+  for (const [args, re] of cases) {
+    const r = spawnSync(process.execPath, [DEVICE_SIM_BIN, ...args], { encoding: "utf8", timeout: 10000 });
+    assert.is(r.status, 64, `${args.join(" ")}: exit ${r.status}, stderr ${r.stderr}`);
+    assert.match(r.stderr, re, `${args.join(" ")}: ${r.stderr}`);
+  }
+  const help = spawnSync(process.execPath, [DEVICE_SIM_BIN, "--help"], { encoding: "utf8", timeout: 10000 });
+  assert.is(help.status, 0);
+  assert.match(help.stdout, /--status-file/);
+  assert.match(help.stdout, /SIGUSR1/);
+});
+
+testWhere(t, "garbage on every input (ports, console tty, pipelined TCP sessions) never stops the device; --set settings persist across a restart", REQS, async () => {
+  const rng = new Rng(seedFromEnv("device-sim garbage"));
+  const dev = await DeviceProc.start({ consoleTcp: true, outlets: 2, args: ["--set", "outlet.1=alpha", "--set", "unit=garbage-test"] });
+  const lines = [HostLine.open(dev.hostA), HostLine.open(dev.hostB), HostLine.open(dev.console!)];
+  try {
+    const sockets = [0, 1, 2].map(() => connect(dev.consoleTcp!.port, dev.consoleTcp!.host));
+    for (const s of sockets) s.on("error", () => undefined);
+    await Promise.all(sockets.map((s) => new Promise((r) => s.once("connect", r))));
+    for (let round = 0; round < 20; round++) {
+      for (const l of lines) await l.write(rng.bytes(1 + rng.int(600)));
+      for (const s of sockets) if (!s.destroyed) s.write(Buffer.from(rng.bytes(1 + rng.int(600)) + "\r\n\n\r\x03\x04\x1a", "latin1"));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    for (const s of sockets) s.destroy();
+    const st = await dev.waitStatus((s) => (s.hal.consoleSessions as number) <= 1, 3000, "TCP sessions closed");
+    assert.ok(dev.running, "still running");
+    assert.is(st.hal.coreErrors, 0, "the core never threw");
+    assert.equal(dev.events("sim-exception"), []);
+    assert.equal(dev.outlets(), [true, true], "nothing switched");
+
+    // Settings given with --set were stored, and a restart reads them back.
+    const state = readFileSync(dev.stateFile, "latin1");
+    assert.match(state, /^lubdub\.cfg=.*outlet\.1=alpha\\n/m);
+    assert.match(state, /unit=garbage-test\\n/);
+    await dev.restart();
+    const again = await dev.waitStatus((s) => s.device !== null, 3000, "status after restart");
+    assert.is(again.device!.outlets[0]!.name, "alpha");
+    assert.match(readFileSync(dev.stateFile, "latin1"), /lubdub\.boot=2/);
+  } finally {
+    for (const l of lines) l.close();
+    await dev.stop();
   }
 });
 
