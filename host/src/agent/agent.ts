@@ -25,6 +25,14 @@ import { nextGeneration, nodeUuid } from "./state-dir.js";
 export const AGENT_VERSION = "0.1.0";
 /** The timer never sleeps longer than this, so a clock oddity cannot stall the agent. */
 const MAX_SLEEP_MS = 1000;
+/**
+ * Added to every timer delay. Node counts a setTimeout delay from the event
+ * loop's clock, read in whole ms when the loop iteration began, so a timer
+ * set for `due` can fire a ms or so before performance.now() reaches it; the
+ * core then has nothing to do yet and the agent would wake again a ms later.
+ * One more ms makes the timer fire just after `due` instead.
+ */
+const TIMER_SLACK_MS = 1;
 /** Media get this long to close on shutdown. */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -90,6 +98,8 @@ class LoadavgReader {
 export class Agent {
   private core!: Membership;
   private timer: NodeJS.Timeout | null = null;
+  /** When (agent clock, ms) the armed timer is meant for. */
+  private timerDue = 0;
   private control: Server | null = null;
   private readonly started = performance.now();
   private stopping = false;
@@ -233,18 +243,28 @@ export class Agent {
     }
   }
 
+  /**
+   * Arms the one timer for the earliest of the core's, the resource shell's
+   * and the ping shell's next wakeup. Called after every input; most inputs
+   * (a heartbeat received) leave the earliest wakeup where it was, and then
+   * the armed timer is left alone.
+   */
   private schedule(): void {
+    const now = this.now();
+    const due = Math.min(this.core.nextWakeup(), this.shell?.nextWakeup() ?? Infinity, this.ping?.nextWakeup() ?? Infinity, now + MAX_SLEEP_MS);
+    if (this.timer && due === this.timerDue) return;
     if (this.timer) clearTimeout(this.timer);
-    const due = Math.min(this.core.nextWakeup(), this.shell?.nextWakeup() ?? Infinity, this.ping?.nextWakeup() ?? Infinity);
-    const wait = Math.max(0, Math.min(MAX_SLEEP_MS, due - this.now()));
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.apply(this.core.tick(this.now()));
-      this.shell?.tick();
-      this.ping?.tick();
-      if (this.ping && this.shell) this.ping.holding(this.shell.core.holding() !== "none");
-    }, Math.ceil(wait));
+    this.timerDue = due;
+    this.timer = setTimeout(this.onTimer, Math.ceil(Math.max(0, due - now)) + TIMER_SLACK_MS);
   }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.apply(this.core.tick(this.now()));
+    this.shell?.tick();
+    this.ping?.tick();
+    if (this.ping && this.shell) this.ping.holding(this.shell.core.holding() !== "none");
+  };
 
   async stop(): Promise<void> {
     if (this.shell && this.o.resources) {
