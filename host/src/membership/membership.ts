@@ -197,9 +197,11 @@ export class Membership {
 
   private emitSend(body: Body, seq: number | null): { datagram: string; classic: string } {
     const dest = "dest" in body ? body.dest : null;
-    const msg = buildMessage(body, this.header(seq, dest));
-    const datagram = signDatagram(msg, this.config.keys);
-    const classic = encodeClassic(withAuthField(msg, this.config.keys));
+    // The auth field is the same in both renderings: computed once, then the
+    // datagram adds its trailer and the classic frame is the message as is.
+    const signed = withAuthField(buildMessage(body, this.header(seq, dest)), this.config.keys);
+    const datagram = signDatagram(signed, this.config.keys, { authField: false });
+    const classic = encodeClassic(signed);
     this.out.push({ kind: "send", datagram, classic, type: body.t, seq });
     this.count(`sent.${body.t}`);
     return { datagram, classic };
