@@ -36,6 +36,12 @@ import { BenchLab, labMissing } from "./lab.js";
 /** tools/dist/bench/ is three levels below the repository root. */
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
 export const LUBDUBD = join(ROOT, "host/dist/daemon/lubdubd.js");
+/**
+ * What the benchmark starts: the `lubdubd` command's own entry point, which
+ * sets the agent's V8 tuning and then loads LUBDUBD (the tests start LUBDUBD
+ * directly).
+ */
+export const LUBDUBD_BIN = join(ROOT, "host/bin/lubdubd.js");
 export const LUBDUB = join(ROOT, "host/dist/cli/lubdub.js");
 export const STOCK_HEARTBEAT_BIN = "/usr/libexec/heartbeat/heartbeat";
 
@@ -242,7 +248,7 @@ class LubdubdNode implements BenchNode {
     writeFileSync(join(etc, "authkeys"), AUTHKEYS);
     chmodSync(join(etc, "authkeys"), 0o600);
     writeFileSync(join(etc, "haresources"), "");
-    const argv = [process.execPath, ...this.nodeArgs, LUBDUBD, "--config-dir", etc, "--state-dir", join(this.base, "state"), "--run-dir", this.runDir, "--node-name", this.name];
+    const argv = [process.execPath, ...this.nodeArgs, LUBDUBD_BIN, "--config-dir", etc, "--state-dir", join(this.base, "state"), "--run-dir", this.runDir, "--node-name", this.name];
     const child = lab.exec(index, argv);
     this.child = child;
     let buf = "";
