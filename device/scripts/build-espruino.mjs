@@ -9,6 +9,8 @@
 //   post-pass: a class expression that names itself (`var a = class b {…b…}`)
 //           becomes `var b, a = b = class {…b…}`, since Espruino does not bind
 //           the inner name
+//   post-pass: top-level constants gathered into one leading `const`, so
+//           that the re-minification below writes their values in place
 //   post-pass: function declarations become `let f=(…)=>{…}` arrows (same
 //           meaning on Espruino, which does not hoist them), then esbuild
 //           minifies the result once more
@@ -177,8 +179,49 @@ export function functionsToArrows(code) {
   return code;
 }
 
+/**
+ * Gathers the bundle's top-level `var X = <string or number>` declarations
+ * that nothing assigns into one `const` at the start of the IIFE. esbuild
+ * keeps a module's constants as vars once modules are joined, and its
+ * minifier writes a const's value in place only while the consts lead their
+ * scope. Moving a literal's declaration earlier changes nothing else.
+ */
+export function hoistConstants(code) {
+  const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
+  const assigned = new Set();
+  const walk = (node) => {
+    if (!node || typeof node.type !== "string") return;
+    if (node.type === "AssignmentExpression" && node.left.type === "Identifier") assigned.add(node.left.name);
+    if (node.type === "UpdateExpression" && node.argument.type === "Identifier") assigned.add(node.argument.name);
+    if ((node.type === "ForInStatement" || node.type === "ForOfStatement") && node.left.type === "Identifier") assigned.add(node.left.name);
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      if (Array.isArray(v)) for (const c of v) walk(c);
+      else if (v && typeof v.type === "string") walk(v);
+    }
+  };
+  walk(ast);
+  const call = ast.body.length === 1 && ast.body[0].type === "ExpressionStatement" ? ast.body[0].expression : null;
+  const fn = call && call.type === "CallExpression" ? call.callee : null;
+  if (!fn || !fn.body || fn.body.type !== "BlockStatement") return code;
+  const literal = (e) => e && ((e.type === "Literal" && (typeof e.value === "string" || typeof e.value === "number")) || (e.type === "TemplateLiteral" && e.expressions.length === 0));
+  const moved = [];
+  const cuts = [];
+  for (const st of fn.body.body) {
+    if (st.type !== "VariableDeclaration" || st.kind !== "var") continue;
+    if (!st.declarations.every((d) => d.id.type === "Identifier" && literal(d.init) && !assigned.has(d.id.name))) continue;
+    for (const d of st.declarations) moved.push(code.slice(d.start, d.end));
+    cuts.push(st);
+  }
+  if (moved.length === 0) return code;
+  for (const st of cuts.reverse()) code = code.slice(0, st.start) + code.slice(st.end);
+  const at = fn.body.start + 1;
+  return code.slice(0, at) + "const " + moved.join(",") + ";" + code.slice(at);
+}
+
 async function finish(result, mangled) {
   let code = result.outputFiles[0].text;
+  code = hoistConstants(code);
   code = functionsToArrows(code);
   code = (await transform(code, { minify: true, target: "es2015", charset: "ascii", legalComments: "none" })).code;
   code = fixClassNames(code);
