@@ -51,11 +51,12 @@ function fake(resources: Record<string, FakeRes>) {
   return { calls, group, opts, resources };
 }
 
-t("start: status then start, left to right; a running resource is left alone", async () => {
+t("start: every status first, then the starts left to right; a running resource is asked again after an earlier start, and left alone", async () => {
   const f = fake({ a: { running: false }, b: { running: true }, c: { running: false } });
   const r = await startGroup(f.group, f.opts);
   assert.ok(r.ok);
-  assert.equal(f.calls, ["a status", "a start", "b status", "c status", "c start"]);
+  assert.equal(f.calls, ["a status", "b status", "c status", "a start", "b status", "c start"]);
+  assert.equal(r.steps.map((s) => `${s.resource.name} ${s.action}`), ["a status", "b status", "c status", "a start", "b status", "c start"]);
   assert.equal(r.alreadyRunning, ["b"]);
   assert.is(r.failed, null);
   assert.is(r.release, null);
@@ -67,7 +68,7 @@ t("a failed start releases the whole group right to left, with the failing outpu
   assert.not.ok(r.ok);
   assert.is(r.failed!.resource.name, "b");
   assert.is(r.failed!.result.output, "b: cannot start");
-  assert.equal(f.calls, ["a status", "a start", "b status", "b start", "c stop", "b stop", "a stop"]);
+  assert.equal(f.calls, ["a status", "b status", "c status", "a start", "b start", "c stop", "b stop", "a stop"]);
   assert.ok(r.release!.ok);
   assert.equal(r.release!.steps.map((s) => s.resource.name), ["c", "b", "a"]);
   assert.not.ok(f.resources.a!.running);
@@ -126,40 +127,99 @@ t("cancelled: no further action, nothing rolled back", async () => {
   const r = await startGroup(f.group, { ...f.opts, signal: ac.signal, onStep: (s) => s.action === "start" && ac.abort() });
   assert.ok(r.aborted);
   assert.not.ok(r.ok);
-  assert.equal(f.calls, ["a status", "a start"]);
+  assert.equal(f.calls, ["a status", "b status", "a start"]);
   assert.is(r.release, null);
 });
 
-t("statusThenStart: one call for both, recorded as the two steps; running is left alone", async () => {
+t("statuses at once, all answered before the first start; starts strictly one after the other, left to right", async () => {
+  const events: string[] = [];
+  let busy = 0;
+  let most = 0;
+  const delays: Record<string, number> = { a: 30, b: 5, c: 15 };
+  const cls: ResourceClass = {
+    name: "fake",
+    async run(spec, action) {
+      busy++;
+      most = Math.max(most, busy);
+      events.push(`${spec.name} ${action} begins`);
+      await new Promise((resolve) => setTimeout(resolve, action === "status" ? delays[spec.name]! : 5));
+      events.push(`${spec.name} ${action} ends`);
+      busy--;
+      return action === "status" ? { ok: false, exitCode: 3, timedOut: false, output: "", state: "stopped" } : { ok: true, exitCode: 0, timedOut: false, output: "" };
+    },
+  };
+  const group = { key: "a", resources: ["a", "b", "c"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
+  const r = await startGroup(group, { classFor: () => cls });
+  assert.ok(r.ok);
+  assert.equal(events.slice(0, 3), ["a status begins", "b status begins", "c status begins"]);
+  const firstStart = events.indexOf("a start begins");
+  assert.ok(events.slice(0, firstStart).filter((e) => e.endsWith("status ends")).length === 3, "every status answered before the first start");
+  assert.equal(events.slice(firstStart), ["a start begins", "a start ends", "b start begins", "b start ends", "c start begins", "c start ends"]);
+  assert.is(most, 3, "the statuses ran together");
+  assert.equal(r.steps.map((s) => `${s.resource.name} ${s.action}`), ["a status", "b status", "c status", "a start", "b start", "c start"]);
+});
+
+t("a resource that ran before an earlier start and no longer does is started; one running before anything started is not asked again", async () => {
+  // b's status depends on a: running before a starts (a stale pid file), stopped after.
   const calls: string[] = [];
-  const state: Record<string, boolean> = { a: false, b: true };
-  const res = (ok: boolean, output: string, extra: Partial<ActionResult> = {}): ActionResult => ({ ok, exitCode: 0, timedOut: false, output, ...extra });
+  const state = { a: false, b: true, c: true };
   const cls: ResourceClass = {
     name: "fake",
     async run(spec, action) {
       calls.push(`${spec.name} ${action}`);
-      if (action === "stop") state[spec.name] = false;
-      return res(true, "");
+      const name = spec.name as keyof typeof state;
+      if (action === "status") return { ok: state[name], exitCode: state[name] ? 0 : 3, timedOut: false, output: "", state: state[name] ? "running" : "stopped" };
+      if (action === "start") {
+        state[name] = true;
+        if (name === "a") state.b = false;
+      }
+      return { ok: true, exitCode: 0, timedOut: false, output: "" };
     },
-    async statusThenStart(spec, statusCtx, startCtx) {
-      calls.push(`${spec.name} status+start (${statusCtx.timeoutMs}/${startCtx.timeoutMs})`);
-      const status = res(state[spec.name]!, `${spec.name} ${state[spec.name] ? "running" : "stopped"}`, { state: state[spec.name] ? "running" : "stopped" });
-      if (status.ok) return { status, start: null };
-      state[spec.name] = true;
-      return { status, start: res(true, `${spec.name} started`) };
+  };
+  const mk = (names: string[]) => ({ key: names[0]!, resources: names.map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) });
+  let r = await startGroup(mk(["a", "b"]), { classFor: () => cls });
+  assert.ok(r.ok);
+  assert.equal(calls, ["a status", "b status", "a start", "b status", "b start"]);
+  assert.equal(r.alreadyRunning, []);
+  // c runs, and nothing was started before it: its first answer stands.
+  calls.length = 0;
+  state.a = false;
+  r = await startGroup(mk(["c", "a"]), { classFor: () => cls });
+  assert.ok(r.ok);
+  assert.equal(calls, ["c status", "a status", "a start"]);
+  assert.equal(r.alreadyRunning, ["c"]);
+});
+
+t("probe: its start is used for the first resource started only; later ones start through run; steps as status and start", async () => {
+  const calls: string[] = [];
+  const res = (ok: boolean, output: string, extra: Partial<ActionResult> = {}): ActionResult => ({ ok, exitCode: 0, timedOut: false, output, ...extra });
+  const cls: ResourceClass = {
+    name: "fake",
+    async run(spec, action, ctx) {
+      calls.push(`${spec.name} run ${action} (${ctx.timeoutMs})`);
+      return res(action !== "status", `${spec.name} ${action} by run`, { state: "stopped" });
+    },
+    async probe(spec, ctx) {
+      calls.push(`${spec.name} probe (${ctx.timeoutMs})`);
+      return {
+        status: res(false, `${spec.name} stopped`, { state: "stopped" }),
+        start: async (startCtx) => {
+          calls.push(`${spec.name} probe start (${startCtx.timeoutMs})`);
+          return res(true, `${spec.name} started from the probe`);
+        },
+      };
     },
   };
   const group = { key: "a", resources: ["a", "b"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
   const seen: string[] = [];
   const r = await startGroup(group, { classFor: () => cls, statusTimeoutMs: 7, startTimeoutMs: 9, onStep: (s) => seen.push(`${s.resource.name} ${s.action}`) });
   assert.ok(r.ok);
-  assert.equal(calls, ["a status+start (7/9)", "b status+start (7/9)"]);
-  assert.equal(r.steps.map((s) => `${s.resource.name} ${s.action}: ${s.result.output}`), ["a status: a stopped", "a start: a started", "b status: b running"]);
-  assert.equal(seen, ["a status", "a start", "b status"]);
-  assert.equal(r.alreadyRunning, ["b"]);
+  assert.equal(calls, ["a probe (7)", "b probe (7)", "a probe start (9)", "b run start (9)"]);
+  assert.equal(r.steps.map((s) => `${s.resource.name} ${s.action}: ${s.result.output}`), ["a status: a stopped", "b status: b stopped", "a start: a started from the probe", "b start: b start by run"]);
+  assert.equal(seen, ["a status", "b status", "a start", "b start"]);
 });
 
-t("statusThenStart that fails to start, or throws: the group is released as after a failed start", async () => {
+t("a failed start (from the probe, or one that throws) stops what started, right to left; later resources are not started", async () => {
   for (const how of ["fails", "throws"]) {
     const calls: string[] = [];
     const cls: ResourceClass = {
@@ -168,18 +228,33 @@ t("statusThenStart that fails to start, or throws: the group is released as afte
         calls.push(`${spec.name} ${action}`);
         return { ok: action !== "status", exitCode: 0, timedOut: false, output: "", state: "stopped" };
       },
-      async statusThenStart(spec) {
-        calls.push(`${spec.name} status+start`);
-        if (how === "throws") throw new Error("boom");
-        return { status: { ok: false, exitCode: 3, timedOut: false, output: "", state: "stopped" }, start: { ok: false, exitCode: 1, timedOut: false, output: "no" } };
+      async probe(spec) {
+        calls.push(`${spec.name} probe`);
+        const status: ActionResult = { ok: false, exitCode: 3, timedOut: false, output: "", state: "stopped" };
+        if (spec.name !== "b") return { status };
+        return {
+          status,
+          start: async () => {
+            calls.push("b probe start");
+            if (how === "throws") throw new Error("boom");
+            return { ok: false, exitCode: 1, timedOut: false, output: "no" };
+          },
+        };
       },
     };
-    const group = { key: "a", resources: ["a"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
+    const group = { key: "b", resources: ["b", "c"].map((name): ResourceSpec => ({ raw: name, className: "fake", name, args: [], params: {}, path: null })) };
     const r = await startGroup(group, { classFor: () => cls, stopRetries: 0 });
     assert.not.ok(r.ok);
+    assert.is(r.failed!.resource.name, "b");
     assert.match(r.failed!.result.output, how === "throws" ? /threw: boom/ : /^no$/);
-    assert.equal(calls, ["a status+start", "a stop"]);
+    assert.equal(calls, ["b probe", "c probe", "b probe start", "c stop", "b stop"]);
   }
+  // A start in the middle fails: the one before it is stopped, the one after it never started.
+  const f = fake({ a: { running: false }, b: { running: false, failStart: true }, c: { running: false } });
+  const r = await startGroup(f.group, { ...f.opts, stopRetries: 0 });
+  assert.not.ok(r.ok);
+  assert.not.ok(f.calls.includes("c start"));
+  assert.not.ok(f.resources.a!.running);
 });
 
 t("finishLater: the next resource starts at once; the group is started, and the step complete, when the rest is done", async () => {
@@ -202,13 +277,13 @@ t("finishLater: the next resource starts at once; the group is started, and the 
   let settled = false;
   const p = startGroup(group, { classFor: () => cls, onStep: (s) => seen.push(`${s.resource.name} ${s.action}: ${s.result.output}`) }).then((r) => ((settled = true), r));
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(order, ["a status", "a start", "b status", "b start"]);
+  assert.equal(order, ["a status", "b status", "a start", "b start"]);
   assert.not.ok(settled, "the group is not started before the rest of a's start is done");
   finish("; confirmed");
   const r = await p;
   assert.ok(r.ok);
   assert.equal(order.at(-1), "a rest done");
-  assert.equal(r.steps.map((s) => s.result.output), ["", "a started; confirmed", "", "b started"]);
+  assert.equal(r.steps.map((s) => s.result.output), ["", "", "a started; confirmed", "b started"]);
   // a's start is reported when it is complete.
   assert.equal(seen, ["a status: ", "b status: ", "b start: b started", "a start: a started; confirmed"]);
 });

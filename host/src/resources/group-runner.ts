@@ -1,15 +1,16 @@
 // Starting, stopping and checking one resource group, as Heartbeat's
 // ResourceManager does it (takegroup, givegroup, statgroup):
 //
-//   start: left to right; a resource whose status says it runs is left
-//     alone, otherwise it is started (in one call when the class offers
-//     statusThenStart). A class may finish the part of its start that can no
-//     longer fail it while the next resource starts (ActionContext's
-//     finishLater: the IP classes' first gratuitous ARP confirmation); the
-//     group counts as started once all of it is done. The first start that fails ends the
-//     attempt: the whole group is then released (stopped right to left, as
-//     givegroup does, so a half-started resource is stopped too) and the
-//     result carries the failing script's output.
+//   start: every resource's status first, all at once, then the starts left
+//     to right: a resource whose status says it runs is left alone, otherwise
+//     it is started (see "Statuses first" below). A class may finish the part
+//     of its start that can no longer fail it while the next resource starts
+//     (ActionContext's finishLater: the IP classes' first gratuitous ARP
+//     confirmation); the group counts as started once all of it is done. The
+//     first start that fails ends the attempt: the whole group is then
+//     released (stopped right to left, as givegroup does, so a half-started
+//     resource is stopped too) and the result carries the failing script's
+//     output.
 //   stop: right to left; a failed stop is retried (HA_STOPRETRYMAX times, a
 //     second apart). When it still fails, status decides: stopped means the
 //     script is merely not LSB-compliant (stopping a stopped resource must
@@ -19,13 +20,38 @@
 //     resources are stopped either way.
 //   status: every resource's status; "all", "some" or "none" running.
 //
+// Statuses first. ResourceManager's takegroup runs `we_own_resource R ||
+// doscript R start` for one resource after the other, so each status is
+// read just before that resource's start, after the earlier resources
+// started. lubdub reads every status at once before the first start (as
+// Pacemaker probes every resource before it starts any), so the group waits
+// for the slowest status instead of for each in turn, and then starts left to
+// right, never two at once, never a status during a start. What can differ
+// is a status that an earlier resource's start would change:
+//   - said running before, stopped after (a service whose stale pid file
+//     vanishes under a file system the previous resource mounts): skipping
+//     the start would leave it down. So a resource whose early status says
+//     running is asked again right before its turn whenever something was
+//     started before it in this run; that answer, the one takegroup would
+//     have read, decides, and only a resource that runs then is skipped.
+//   - said stopped (or failed) before, running after (something an earlier
+//     start brought up as a side effect): lubdub starts it where takegroup
+//     would not. Starting a running resource is required to succeed and
+//     change nothing (LSB: "start" on a running service is success; OCF the
+//     same), which is exactly what a start then does.
+// A status is read-only, so reading it early changes nothing by itself; when
+// an earlier start fails, the statuses of the resources after it were read
+// (and are logged) although takegroup would not have asked them. The one
+// look of a class's probe is used for its start only when nothing was started
+// since (the first resource started); later ones look again in run(start).
+//
 // Heartbeat runs these scripts without any time limit; lubdub gives every
 // action a timeout (options below) and kills the script's process group
 // past it. Pure orchestration over ResourceClass: the class lookup is a
 // parameter. The caller must not run two of these on the same group at once.
 
 import { getResourceClass } from "./classes.js";
-import type { Action, ActionContext, ActionResult, ResourceClass, ResourceSpec, StatusThenStart } from "./resource-class.js";
+import type { Action, ActionContext, ActionResult, Probe, ResourceClass, ResourceSpec } from "./resource-class.js";
 
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
 export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
@@ -182,30 +208,38 @@ class Runner {
     return result;
   }
 
-  /**
-   * ResourceManager's `we_own_resource || doscript start`: status, then start
-   * unless it runs (none after a cancel). One call to the class when it
-   * offers statusThenStart, recorded as the same two steps.
-   */
-  async statusThenStart(resource: ResourceSpec): Promise<StatusThenStart> {
+  /** The status of a resource for the start's prefetch, not recorded (recordStatus does, in order). Never rejects. */
+  async probe(resource: ResourceSpec): Promise<Probe> {
     const cls = this.classOf(resource);
-    if (!cls?.statusThenStart || this.aborted) {
-      const status = await this.act(resource, "status");
-      if (status.ok || this.aborted) return { status, start: null };
-      return { status, start: await this.act(resource, "start", 1, true) };
-    }
-    const later: Promise<string>[] = [];
-    let r: StatusThenStart;
+    if (this.aborted) return { status: abortedResult() };
+    if (!cls) return { status: missingClass(resource) };
     try {
-      r = await cls.statusThenStart(resource, this.context("status", null), this.context("start", later));
+      if (cls.probe) return await cls.probe(resource, this.context("status", null));
+      return { status: await cls.run(resource, "status", this.context("status", null)) };
     } catch (e) {
-      // As for run(): a bug in a class is a failed start, and the group is released.
-      const failed = threw(resource, "status/start", e);
-      r = { status: failed, start: failed };
+      return { status: threw(resource, "status", e) };
     }
-    this.record(resource, "status", r.status, 1, []);
-    if (r.start) this.record(resource, "start", r.start, 1, later);
-    return r;
+  }
+
+  recordStatus(resource: ResourceSpec, status: ActionResult): void {
+    this.record(resource, "status", status, 1, []);
+  }
+
+  /** A start from the probe's own look (Probe.start), recorded as run(start) would be. */
+  async startFromProbe(resource: ResourceSpec, start: NonNullable<Probe["start"]>): Promise<ActionResult> {
+    const later: Promise<string>[] = [];
+    let result: ActionResult;
+    if (this.aborted) result = abortedResult();
+    else {
+      try {
+        result = await start(this.context("start", later));
+      } catch (e) {
+        // As for run(): a bug in a class is a failed start, and the group is released.
+        result = threw(resource, "start", e);
+      }
+    }
+    this.record(resource, "start", result, 1, later);
+    return result;
   }
 
   sleep(ms: number): Promise<void> {
@@ -250,23 +284,29 @@ export async function stopGroup(group: RunnableGroup, o: GroupRunOptions = {}): 
   return stopWith(new Runner(o), group, o);
 }
 
-/** Starts the group left to right; on a failed start, releases it. Never throws. */
+/** Reads every status, then starts the group left to right; on a failed start, releases it. Never throws. */
 export async function startGroup(group: RunnableGroup, o: GroupRunOptions = {}): Promise<StartGroupResult> {
   const r = new Runner(o);
   const alreadyRunning: string[] = [];
   let failed: StartGroupResult["failed"] = null;
-  for (const res of group.resources) {
+  // Statuses first (see the top of this file): all at once, all done before the first start.
+  const probes = await Promise.all(group.resources.map((res) => r.probe(res)));
+  group.resources.forEach((res, i) => r.recordStatus(res, probes[i]!.status));
+  let startedBefore = false;
+  for (const [i, res] of group.resources.entries()) {
+    if (r.aborted) break;
+    const probe = probes[i]!;
+    let status = probe.status;
+    // Running before an earlier resource started: ask again, as takegroup would ask now.
+    if (status.ok && startedBefore) status = await r.act(res, "status");
     if (r.aborted) break;
     // ResourceManager: we_own_resource "$j" || doscript "$j" start
-    const { status, start } = await r.statusThenStart(res);
-    if (start === null) {
-      if (r.aborted) break;
-      if (status.ok) {
-        alreadyRunning.push(res.raw);
-        continue;
-      }
+    if (status.ok) {
+      alreadyRunning.push(res.raw);
+      continue;
     }
-    const result = start ?? { ok: false, exitCode: null, timedOut: false, output: `[lubdub: ${res.className} made no start after status said not running]` };
+    const result = !startedBefore && probe.start ? await r.startFromProbe(res, probe.start) : await r.act(res, "start", 1, true);
+    startedBefore = true;
     if (!result.ok) {
       failed = { resource: res, result };
       break;

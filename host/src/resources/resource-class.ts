@@ -61,11 +61,21 @@ export interface ResourceSpec {
   instance?: string;
 }
 
-/** What statusThenStart came to: the status, and the start when one was made. */
-export interface StatusThenStart {
+/**
+ * A status taken ahead of the group's starts (ResourceClass.probe): the
+ * answer, and, when the class can, a start made from the same look at the
+ * system.
+ */
+export interface Probe {
   status: ActionResult;
-  /** null when status said running (nothing started), or when the run was cancelled after the status. */
-  start: ActionResult | null;
+  /**
+   * Starts from what the status saw, without looking again: the same result
+   * and effects as run(start) while nothing has changed since the probe. The
+   * group runner calls it only when no resource was started after the probe
+   * (otherwise it calls run(start), which looks again), and only when the
+   * status said not running.
+   */
+  start?: (ctx: ActionContext) => Promise<ActionResult>;
 }
 
 export interface ResourceClass {
@@ -73,12 +83,9 @@ export interface ResourceClass {
   readonly name: string;
   run(spec: ResourceSpec, action: Action, ctx: ActionContext): Promise<ActionResult>;
   /**
-   * Optional: ResourceManager's `we_own_resource || doscript start` in one
-   * call, for a class that can answer both from one look at the system (the
-   * IP classes read the interfaces once instead of twice). It must come to
-   * what `run(status)` and then, unless the status said running, `run(start)`
-   * would: the same results, the same effects. The group runner uses it when
-   * it is there.
+   * Optional: the status, as run(status) answers it, with a start that reuses
+   * the same look (the IP classes read the interfaces once for both). The
+   * group runner uses it when it is there.
    */
-  statusThenStart?(spec: ResourceSpec, statusCtx: ActionContext, startCtx: ActionContext): Promise<StatusThenStart>;
+  probe?(spec: ResourceSpec, ctx: ActionContext): Promise<Probe>;
 }

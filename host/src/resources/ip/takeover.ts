@@ -13,8 +13,11 @@
 //   gratuitous ARP. An ARP that cannot be sent is reported in the output but
 //   does not fail the start (the agents log "Could not send gratuitous arps").
 //   In a group the next resource need not wait for the first ARP's
-//   confirmation (see start below), and status followed by start reads the
-//   interfaces once (statusThenStart).
+//   confirmation (see start below), and the status the group runner reads
+//   first and the start after it read the interfaces once (probe).
+//   `ip addr add` and `addr del` go through an `ip -batch` started ahead of
+//   time (ip-warm.ts) when the class may use one (warmIp), so no process
+//   starts for them on the takeover path.
 // - stop: the background announcements are cancelled, then the address is
 //   deleted wherever it is (any non-loopback interface, or the named one);
 //   success when it is on none. A node giving the address away must not keep
@@ -25,10 +28,11 @@
 //   error).
 // Every `ip` has a deadline within the action's timeout; run() never throws.
 
-import type { Action, ActionContext, ActionResult, ResourceClass, ResourceSpec, StatusThenStart } from "../resource-class.js";
+import type { Action, ActionContext, ActionResult, Probe, ResourceClass, ResourceSpec } from "../resource-class.js";
 import { checkAddress, findPlacement, findPresent, freeAliasLabel, type IfInfo, parseIpArgument, type IpArgument } from "./address.js";
 import { announce, cancelAnnouncements, FIRST_ARP_WAIT_MS, type GarpOptions } from "./garp.js";
 import { type CommandResult, describeFailure, IP_COMMAND_TIMEOUT_MS, ipArgv, listInterfaces, runCommand } from "./ip-command.js";
+import { runIp4, warmIp } from "./ip-warm.js";
 
 export type AddressStyle = "alias" | "secondary";
 
@@ -39,7 +43,18 @@ export interface IpClassOptions extends Partial<GarpOptions> {
   firstArpWaitMs?: number;
   /** Told about background gratuitous ARPs that failed (the agent logs them). */
   onBackgroundError?: (message: string) => void;
+  /**
+   * Run `addr add`/`addr del` through an `ip -batch` started ahead of time
+   * (ip-warm.ts). Default: on in the agent's own namespace, off with netns
+   * (a waiting ip would keep a namespace a test deleted alive).
+   */
+  warmIp?: boolean;
 }
+
+/** `ip addr add` met an address that is there already (older kernels: "File exists"; with extended errors: "Address already assigned"). */
+export const ADDRESS_EXISTS = /File exists|Address already assigned/;
+/** `ip addr del` met an address that is not there ("Cannot assign requested address"; with extended errors: "Address not found"). */
+export const ADDRESS_ABSENT = /Cannot assign requested address|Address not found/;
 
 const USAGE = "ip[/netmask[/interface[:label]][/broadcast]]";
 
@@ -60,6 +75,7 @@ class Deadline {
 
 export function createIpClass(name: string, style: AddressStyle, defaults: Readonly<GarpOptions>, options: IpClassOptions = {}): ResourceClass {
   const netns = options.netns ?? null;
+  const warm = options.warmIp ?? netns === null;
   const garp: GarpOptions = {
     arpCount: options.arpCount ?? defaults.arpCount,
     arpIntervalMs: options.arpIntervalMs ?? defaults.arpIntervalMs,
@@ -87,10 +103,10 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
       label = `${place.iface}:${arg.label}`;
     }
     const cidr = `${arg.ip}/${place.prefix}`;
-    const add = ["-4", "addr", "add", cidr, ...(place.broadcast ? ["brd", place.broadcast] : []), "dev", place.iface, ...(label ? ["label", label] : [])];
-    const r = await runCommand(ipArgv(add, netns), { timeoutMs: dl.next(), signal: ctx.signal });
+    const add = ["addr", "add", cidr, ...(place.broadcast ? ["brd", place.broadcast] : []), "dev", place.iface, ...(label ? ["label", label] : [])];
+    const r = await runIp4(add, netns, { timeoutMs: dl.next(), signal: ctx.signal, warm });
     // "File exists": someone added it between our look and our add; it is there, which is what start wants.
-    if (!r.ok && !(r.exitCode !== null && /File exists/.test(r.stderr))) return failed(who, r, describeFailure(r), "start");
+    if (!r.ok && !(r.exitCode !== null && ADDRESS_EXISTS.test(r.stderr))) return failed(who, r, describeFailure(r), "start");
     const notes: string[] = [];
     const link = ifaces.find((i) => i.name === place.iface);
     if (link && !link.up) {
@@ -126,9 +142,9 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
     const removed: string[] = [];
     for (const p of here) {
       const cidr = `${arg.ip}/${p.addr.prefixlen}`;
-      const r = await runCommand(ipArgv(["-4", "addr", "del", cidr, "dev", p.iface], netns), { timeoutMs: dl.next(), signal: ctx.signal });
+      const r = await runIp4(["addr", "del", cidr, "dev", p.iface], netns, { timeoutMs: dl.next(), signal: ctx.signal, warm });
       // "Cannot assign requested address": gone already, which is what stop wants.
-      if (!r.ok && !(r.exitCode !== null && /Cannot assign requested address/.test(r.stderr))) return failed(who, r, describeFailure(r), "stop");
+      if (!r.ok && !(r.exitCode !== null && ADDRESS_ABSENT.test(r.stderr))) return failed(who, r, describeFailure(r), "stop");
       removed.push(`${cidr} from ${p.addr.label}`);
     }
     return result(true, `${who}: stopped: removed ${removed.join(", ")}${note}`);
@@ -165,6 +181,7 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
     const arg = parse(spec, who, action);
     if ("ok" in arg) return arg;
     const dl = new Deadline(ctx.timeoutMs);
+    if (warm) warmIp(netns);
     const list = await listInterfaces({ timeoutMs: dl.next(), signal: ctx.signal, netns });
     if ("error" in list) return failed(who, list.result, `cannot read the interfaces: ${list.error}`, action);
     switch (action) {
@@ -178,24 +195,32 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
   }
 
   /**
-   * status, then start unless it says running, from one interface listing:
-   * start would list the interfaces again a few ms after status did, and
-   * both read the same thing (an address added in between by someone else
-   * is met by `ip addr add`'s "File exists", which start takes as done).
+   * The status for the group runner, and a start from the same interface
+   * listing: start would list the interfaces again a few ms after status
+   * did, and both read the same thing while nothing else changed them (an
+   * address added in between by someone else is met by `ip addr add`'s
+   * "already assigned", which start takes as done). The runner uses that
+   * start only when no resource was started since.
    */
-  async function statusThenStart(spec: ResourceSpec, statusCtx: ActionContext, startCtx: ActionContext): Promise<StatusThenStart> {
+  async function probe(spec: ResourceSpec, ctx: ActionContext): Promise<Probe> {
     const who = whoOf(spec);
     const arg = parse(spec, who, "status");
-    if ("ok" in arg) return { status: arg, start: startCtx.signal?.aborted ? null : (parse(spec, who, "start") as ActionResult) };
-    const list = await listInterfaces({ timeoutMs: new Deadline(statusCtx.timeoutMs).next(), signal: statusCtx.signal, netns });
-    if ("error" in list) {
-      // As two calls would: the status fails, and start's own look fails the same way.
-      const s = failed(who, list.result, `cannot read the interfaces: ${list.error}`, "status");
-      return { status: s, start: startCtx.signal?.aborted ? null : await act(spec, "start", startCtx) };
-    }
+    if ("ok" in arg) return { status: arg };
+    if (warm) warmIp(netns);
+    const list = await listInterfaces({ timeoutMs: new Deadline(ctx.timeoutMs).next(), signal: ctx.signal, netns });
+    // Without a listing, start makes its own look (run).
+    if ("error" in list) return { status: failed(who, list.result, `cannot read the interfaces: ${list.error}`, "status") };
     const s = status(who, arg, list.ifaces);
-    if (s.ok || startCtx.signal?.aborted) return { status: s, start: null };
-    return { status: s, start: await start(who, arg, list.ifaces, startCtx, new Deadline(startCtx.timeoutMs)) };
+    return {
+      status: s,
+      start: async (startCtx) => {
+        try {
+          return await start(who, arg, list.ifaces, startCtx, new Deadline(startCtx.timeoutMs));
+        } catch (e) {
+          return internalError(spec, "start", e);
+        }
+      },
+    };
   }
 
   const internalError = (spec: ResourceSpec, action: Action, e: unknown): ActionResult =>
@@ -210,12 +235,11 @@ export function createIpClass(name: string, style: AddressStyle, defaults: Reado
         return internalError(spec, action, e);
       }
     },
-    async statusThenStart(spec: ResourceSpec, statusCtx: ActionContext, startCtx: ActionContext): Promise<StatusThenStart> {
+    async probe(spec: ResourceSpec, ctx: ActionContext): Promise<Probe> {
       try {
-        return await statusThenStart(spec, statusCtx, startCtx);
+        return await probe(spec, ctx);
       } catch (e) {
-        // Whatever start did is undone by the group's release.
-        return { status: internalError(spec, "status", e), start: internalError(spec, "start", e) };
+        return { status: internalError(spec, "status", e) };
       }
     },
   };
