@@ -43,16 +43,6 @@ async function run(o: DaemonOptions): Promise<number> {
     return EXIT_CONFIG;
   }
   const hares = { groups: loaded.groups };
-  // lubdub.cf's arp lines replace the built-in IP classes' gratuitous ARP settings.
-  for (const a of loaded.lubdub.arp) {
-    const opts = {
-      ...(a.count !== undefined ? { arpCount: a.count } : {}),
-      ...(a.intervalMs !== undefined ? { arpIntervalMs: a.intervalMs } : {}),
-      ...(a.refreshAfterMs !== undefined ? { arpRefreshAfterMs: a.refreshAfterMs } : {}),
-      ...(a.refreshCount !== undefined ? { arpRefreshCount: a.refreshCount } : {}),
-    };
-    registerResourceClass(a.className === "IPaddr" ? createIpaddrClass(opts) : createIpaddr2Class(opts));
-  }
   // The node as ha.cf spells it: peers see this name in every message.
   const node = cfg.nodes.find((n) => n.toLowerCase() === requested.toLowerCase()) ?? requested;
   const targets = { stdout: o.stdoutLog, debug: cfg.debug > 0 } as Parameters<typeof logDestination>[0];
@@ -62,6 +52,20 @@ async function run(o: DaemonOptions): Promise<number> {
   const dest = logDestination(targets);
   const log = createLogger(node, cfg.debug > 0 ? "debug" : "info", dest.stream);
   for (const d of loaded.diagnostics) logEvent(log, "warn", "config.warning", formatDiagnostic(d), { file: d.source, line: d.line });
+  // The built-in IP classes, with lubdub.cf's arp lines over their gratuitous ARP defaults; the
+  // packets after the first go out in the background, and those that fail are logged here.
+  const onBackgroundError = (message: string) => logEvent(log, "warn", "rsc.garp-failed", message);
+  for (const className of ["IPaddr", "IPaddr2"] as const) {
+    const a = loaded.lubdub.arp.find((x) => x.className === className);
+    const opts = {
+      onBackgroundError,
+      ...(a?.count !== undefined ? { arpCount: a.count } : {}),
+      ...(a?.intervalMs !== undefined ? { arpIntervalMs: a.intervalMs } : {}),
+      ...(a?.refreshAfterMs !== undefined ? { arpRefreshAfterMs: a.refreshAfterMs } : {}),
+      ...(a?.refreshCount !== undefined ? { arpRefreshCount: a.refreshCount } : {}),
+    };
+    registerResourceClass(className === "IPaddr" ? createIpaddrClass(opts) : createIpaddr2Class(opts));
+  }
 
   const media = mediaFromConfig(cfg, (m, e) => logEvent(log, "error", "medium.config-error", `${cfg.source}:${m.line}: ${e.message}`, { line: m.line }));
   const agent = new Agent({
