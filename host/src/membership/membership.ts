@@ -138,7 +138,14 @@ export class Membership {
         this.advertisedDt = this.config.deadtimeMs;
         this.sendStatus(now); // the lowered deadtime goes out at once
       }
-      if (now >= this.nextStatusAt) this.sendStatus(now);
+      if (now >= this.nextStatusAt) {
+        const due = this.nextStatusAt;
+        this.sendStatus(now);
+        // Keep the beat: the next status is due a keepalive after this one was
+        // due, not after the timer happened to fire, so a timer that fires a
+        // little late does not stretch every interval.
+        if (now - due < this.config.keepaliveMs) this.nextStatusAt = due + this.config.keepaliveMs;
+      }
       this.fireRexmitRequests(now);
       if (this.reqnodesDueAt !== null && now >= this.reqnodesDueAt) this.sendReqnodes(now);
     }
