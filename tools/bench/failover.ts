@@ -23,9 +23,10 @@
 //
 // and, to see where (b) goes: dead → rsc.acquire (the fencing hook and the
 // decision), rsc.acquire ("acquiring") → the floating IP added on bravo (`ip -ts monitor
-// address` in bravo's namespace: IPaddr2's status, one interface listing, and
-// `ip addr add`), the IP added → the service process starting (arping
-// started, the init script's status and start), the service's own start-up (Node's start-up
+// address` in bravo's namespace: both resources' statuses at once, IPaddr2's
+// from one interface listing, then `ip addr add` through an `ip -batch` that
+// was waiting), the IP added → the service process starting (arping started,
+// the init script's start), the service's own start-up (Node's start-up
 // to listening, as the service reports it), ready → rsc.acquired ("acquired": the init
 // script noticing, its exit, the agent taking note), and the first probe
 // refused by bravo (the address has moved, the service is not up yet).
