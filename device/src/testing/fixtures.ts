@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeDatagram, parseAuthkeys, signClassic } from "@lubdub/protocol";
+import { buildMessage, decodeDatagram, parseAuthkeys, signClassic } from "@lubdub/protocol";
 
 /** device/dist/node/testing/ is four levels below the repository root. */
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../../..");
@@ -34,6 +34,25 @@ export function fixtureFrames(limit = Infinity): string[] {
       const d = decodeDatagram(readFileSync(join(msgDir, f), "latin1"));
       if (d.ok) out.push(signClassic(d.decoded.message, parsed.keys));
     }
+  }
+  return out;
+}
+
+/**
+ * Signed classic status heartbeats of two made-up nodes, for tests that need
+ * valid frames but not Heartbeat's own bytes (used when the captures are not
+ * beside the repository).
+ */
+export function syntheticFrames(count: number): string[] {
+  const parsed = parseAuthkeys("auth 1\n1 sha1 lubdub-test-key\n", "authkeys");
+  if (!parsed.ok) throw new Error("built-in authkeys did not parse");
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const msg = buildMessage(
+      { t: "status", st: "active", dt: 5000, protocol: 1 },
+      { src: i % 2 === 0 ? "alpha" : "bravo", srcuuid: null, seq: i + 1, hg: 7, ts: 1700000000 + i, ld: "0.00 0.01 0.05 1/80 999", ttl: 4, destuuid: null },
+    );
+    out.push(signClassic(msg, parsed.keys));
   }
   return out;
 }
