@@ -8,8 +8,9 @@ import type { Authkeys, Body } from "@lubdub/protocol";
 import type { Effect } from "../membership/effects.js";
 import { Membership, type MembershipConfig } from "../membership/membership.js";
 import type { Medium } from "../media/medium.js";
-import { controlSocketPath, serveControl } from "../control/socket.js";
-import type { AgentStatus, ControlRequest, ControlResponse } from "../control/status.js";
+import { controlSocketPath, serveControl, type ExtraRequestHandler } from "../control/socket.js";
+import type { AgentStatus, ControlRequest, ControlResponse, FencingReport } from "../control/status.js";
+import type { DeviceReport } from "./device-watch.js";
 import { type AgentLogger, logEffect, logEvent } from "./log.js";
 import { EV } from "../membership/effects.js";
 import type { AutoFailback, GroupInfo } from "../failover/failover.js";
@@ -59,6 +60,18 @@ export interface AgentOptions {
   haresourcesDigest?: { digest: string; groups: number };
   /** ha.cf respawn clients and env values; started once communication is up. */
   respawn?: { clients: RespawnDirective[]; env: Record<string, string> };
+  /** Control requests beyond status/standby/takeover (lubdub fence-confirm). */
+  controlExtra?: ExtraRequestHandler;
+  /** Fencing and the device, for status. */
+  fencingReport?: () => FencingReport;
+  deviceReport?: () => DeviceReport;
+  kernelWatchdogReport?: () => { path: string; open: boolean; writes: number };
+  /** A note on a medium in status ("through the lubdub device"). */
+  mediumNote?: (m: Medium) => string | undefined;
+  /** Called whenever heartbeats go out (the kernel watchdog is fed from here). */
+  onSend?: () => void;
+  /** Runs at a clean stop after the groups are released, before the media close (the device watchdog's disarm). */
+  beforeMediaClose?: () => Promise<void>;
 }
 
 /**
@@ -156,7 +169,7 @@ export class Agent {
         logEvent(o.log, "error", "medium.open-failed", `${m.kind} ${m.linkName}: ${(e as Error).message}`, { link: m.linkName });
       }
     }
-    this.control = await serveControl(controlSocketPath(o.runDir), (req) => this.handleControl(req), (e) => logEvent(o.log, "warn", "control.error", e.message));
+    this.control = await serveControl(controlSocketPath(o.runDir), (req) => this.handleControl(req), (e) => logEvent(o.log, "warn", "control.error", e.message), o.controlExtra);
     this.apply(this.core.start(this.now()));
     this.shell?.startMonitoring();
     this.ping?.start();
@@ -172,11 +185,17 @@ export class Agent {
     return {
       version: AGENT_VERSION, pid: process.pid, uptimeMs: Math.round(this.now()), keepaliveMs: this.o.keepaliveMs, deadtimeMs: this.o.deadtimeMs,
       membership: this.core.snapshot(),
-      media: this.o.media.map((m) => ({ kind: m.kind, link: m.linkName, ...m.stats })),
+      media: this.o.media.map((m) => {
+        const note = this.o.mediumNote?.(m);
+        return { kind: m.kind, link: m.linkName, ...m.stats, ...(note ? { note } : {}) };
+      }),
       ...(this.shell ? { resources: this.shell.snapshot() } : {}),
       ...(this.ping ? { ping: this.ping.snapshot() } : {}),
       ...(this.haresourcesMismatch ? { warnings: [`haresources differs from ${this.haresourcesMismatch}'s`] } : {}),
       ...(this.respawn ? { respawn: this.respawn.snapshot() } : {}),
+      ...(this.o.fencingReport ? { fencing: this.o.fencingReport() } : {}),
+      ...(this.o.deviceReport ? { device: this.o.deviceReport() } : {}),
+      ...(this.o.kernelWatchdogReport ? { kernelWatchdog: this.o.kernelWatchdogReport() } : {}),
     };
   }
 
@@ -198,6 +217,7 @@ export class Agent {
       switch (e.kind) {
         case "send":
           for (const m of this.o.media) m.send({ datagram: e.datagram, classic: e.classic });
+          this.o.onSend?.();
           break;
         case "event":
           logEffect(this.o.log, e);
@@ -276,6 +296,14 @@ export class Agent {
     }
     await this.respawn?.stop();
     await this.ping?.stop();
+    if (this.o.beforeMediaClose) {
+      // Heartbeats still go out while it runs (the device watchdog is disarmed over the serial medium).
+      try {
+        await this.o.beforeMediaClose();
+      } catch (e) {
+        logEvent(this.o.log, "error", "node.stop-step-failed", `before closing the media: ${(e as Error).message}`);
+      }
+    }
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.control?.close();

@@ -13,6 +13,10 @@
 //   fencing external_dir=/usr/lib/stonith/plugins/external agents_dir=/usr/sbin
 //   # bravo waits 10 s before fencing alpha: in a race, alpha wins
 //   fencing_delay bravo 10s
+//   # the lubdub device's watchdog for this host (when stonith_host … lubdub TTY is
+//   # configured): armed after start with this timeout; default: ha.cf deadtime;
+//   # off: never armed
+//   device_watchdog 10s
 //
 // Times take Heartbeat's forms (10, 10s, 500ms) plus "min" and "h".
 
@@ -68,9 +72,22 @@ export interface FencingSpec {
   delays: Record<string, number>;
 }
 
+/** `device_watchdog TIME|off`: the lubdub device's watchdog for this host. */
+export interface DeviceWatchdogSpec {
+  /** null: off (never armed). */
+  timeoutMs: number | null;
+  line: number;
+}
+
+/** The device's own bounds for a watchdog timeout (its wd.min_timeout_ms / wd.max_timeout_ms defaults). */
+export const DEVICE_WATCHDOG_MIN_MS = 1000;
+export const DEVICE_WATCHDOG_MAX_MS = 600_000;
+
 export interface LubdubCf {
   monitors: MonitorSpec[];
   arp: ArpSpec[];
+  /** Absent: the default (ha.cf deadtime, when a lubdub device is the fence device). */
+  deviceWatchdog?: DeviceWatchdogSpec;
   /** Absent in configurations built by hand (tests): the defaults apply. */
   fencing?: FencingSpec;
 }
@@ -101,6 +118,7 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
     return { config: { monitors, arp, fencing: { delays: {} } }, diagnostics };
   }
   const fencing: FencingSpec = { delays: {} };
+  let deviceWatchdog: DeviceWatchdogSpec | undefined;
   const parseFencing = (opts: string[], line: number): void => {
     if (opts.length === 0) return err(line, "fencing: no option (timeout=, attempt_timeout=, retry=, retry_max=, action=, alert=, external_dir=, agents_dir=)");
     for (const o of opts) {
@@ -170,7 +188,19 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
     if (directive === "arp") return parseArp(key, opts, line);
     if (directive === "fencing") return parseFencing(words.slice(1), line);
     if (directive === "fencing_delay") return parseDelay(words.slice(1), line);
-    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor, arp, fencing, fencing_delay)`);
+    if (directive === "device_watchdog") {
+      if (deviceWatchdog) return err(line, `device_watchdog: already set at line ${deviceWatchdog.line}`);
+      if (key === undefined || opts.length > 0) return err(line, "device_watchdog: TIME or off (the device's watchdog timeout for this host)");
+      if (key === "off") {
+        deviceWatchdog = { timeoutMs: null, line };
+        return;
+      }
+      const ms = duration(key);
+      if (ms === null || ms < DEVICE_WATCHDOG_MIN_MS || ms > DEVICE_WATCHDOG_MAX_MS) return err(line, `device_watchdog: '${key}' is not a duration from 1s to 10min (or off)`);
+      deviceWatchdog = { timeoutMs: ms, line };
+      return;
+    }
+    if (directive !== "monitor") return err(line, `unknown directive '${directive}' (lubdub.cf knows: monitor, arp, fencing, fencing_delay, device_watchdog)`);
     if (!key) return err(line, "monitor: which group? (a haresources group key, or *)");
     if (key !== "*" && !groupKeys.includes(key)) return err(line, `monitor: no group '${key}' in haresources (keys: ${groupKeys.join(", ") || "none"})`);
     const spec: MonitorSpec = { key, intervalMs: 0, timeoutMs: MONITOR_DEFAULT_TIMEOUT_MS, restarts: MONITOR_DEFAULT_RESTARTS, windowMs: MONITOR_DEFAULT_WINDOW_MS, line };
@@ -200,7 +230,7 @@ export function parseLubdubCf(text: string, source: string, groupKeys: string[])
   if (Object.keys(fencing.delays).length > 1) {
     diagnostics.push({ severity: "warning", source, line: 0, message: "fencing_delay: more than one node waits; a delay only settles a race when one node waits longer than the other" });
   }
-  return { config: { monitors, arp, fencing }, diagnostics };
+  return { config: { monitors, arp, fencing, ...(deviceWatchdog ? { deviceWatchdog } : {}) }, diagnostics };
 }
 
 /** The monitor for one group: its own line, else the "*" line, else none. */

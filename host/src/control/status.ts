@@ -4,6 +4,21 @@
 import type { MembershipSnapshot } from "../membership/membership.js";
 import type { FailoverSnapshot } from "../failover/failover.js";
 import type { PingSnapshot } from "../ping/ping-core.js";
+import type { DeviceReport } from "../agent/device-watch.js";
+
+/** Fencing as the agent does it (ha.cf stonith / stonith_host). */
+export interface FencingReport {
+  /** The fence type as configured (lubdub, baytech, external/ssh, fence_ipmilan, manual). */
+  type: string;
+  describe: string;
+  action: "reboot" | "off";
+  /** Fencing runs in progress. */
+  inProgress: Array<{ node: string; phase: string; attempt: number; lastError: string }>;
+  /** Manual fencing waiting for `lubdub fence-confirm NODE`. */
+  manualWaiting: Array<{ node: string; since: string }>;
+  /** The last fencing this agent finished. */
+  last: { node: string; result: string; at: string } | null;
+}
 
 export interface MediumReport {
   kind: string;
@@ -34,6 +49,12 @@ export interface AgentStatus {
   warnings?: string[];
   /** Respawned clients. */
   respawn?: unknown;
+  /** Fencing (when ha.cf configures STONITH or a kernel watchdog). */
+  fencing?: FencingReport;
+  /** The lubdub device (when it is the fence device): its state as last read, and this host's watchdog on it. */
+  device?: DeviceReport;
+  /** The kernel watchdog (ha.cf watchdog), when configured. */
+  kernelWatchdog?: { path: string; open: boolean; writes: number };
 }
 
 /** Requests the control socket understands, one JSON object per line. */

@@ -17,6 +17,24 @@ import { createIpaddrClass } from "../resources/class-ipaddr.js";
 import { createIpaddr2Class } from "../resources/class-ipaddr2.js";
 import { haresourcesActions } from "../agent/haresources-actions.js";
 import { parseDaemonArgs, type DaemonOptions } from "./options.js";
+import { realpathSync } from "node:fs";
+import { SerialMedium } from "../media/serial.js";
+import type { Medium } from "../media/medium.js";
+import { createAgentFencing, fenceLogFrom } from "../fencing/setup.js";
+import { LubdubDevice } from "../fencing/lubdub.js";
+import { DeviceWatch } from "../agent/device-watch.js";
+import { KernelWatchdog } from "../agent/kernel-watchdog.js";
+import type { FencingReport } from "../control/status.js";
+import { DEVICE_WATCHDOG_MAX_MS, DEVICE_WATCHDOG_MIN_MS } from "../config/lubdub-cf.js";
+
+/** A path with its symbolic links resolved (a tty's by-id name and its /dev name are one port); itself when it does not resolve. */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
 
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 65;
@@ -33,15 +51,6 @@ async function run(o: DaemonOptions): Promise<number> {
     return EXIT_CONFIG;
   }
   const cfg = loaded.config;
-  // Fencing and the kernel watchdog are read and checked (lubdub check), but
-  // the agent does not drive them yet: a node that expects them must not run
-  // without them.
-  if (loaded.stonith || cfg.watchdog) {
-    const line = loaded.stonith ? loaded.stonith.line : cfg.watchdog!.line;
-    const what = loaded.stonith ? "stonith: fencing is configured" : "watchdog: a kernel watchdog is configured";
-    process.stderr.write(`lubdubd: ${cfg.source}:${line}: error: ${what}, and this lubdubd does not drive it yet; not started\n`);
-    return EXIT_CONFIG;
-  }
   const hares = { groups: loaded.groups };
   // The node as ha.cf spells it: peers see this name in every message.
   const node = cfg.nodes.find((n) => n.toLowerCase() === requested.toLowerCase()) ?? requested;
@@ -68,12 +77,52 @@ async function run(o: DaemonOptions): Promise<number> {
   }
 
   const media = mediaFromConfig(cfg, (m, e) => logEvent(log, "error", "medium.config-error", `${cfg.source}:${m.line}: ${e.message}`, { line: m.line }));
+
+  // ha.cf watchdog: opened before anything starts, so a node that expects it never runs without it.
+  let kernelWatchdog: KernelWatchdog | null = null;
+  if (cfg.watchdog) {
+    try {
+      kernelWatchdog = KernelWatchdog.open(cfg.watchdog.device, cfg.keepaliveMs, (e) => logEvent(log, "error", "watchdog.error", e.message, { path: cfg.watchdog!.device }));
+    } catch (e) {
+      logEvent(log, "crit", "watchdog.open-failed", `${cfg.source}:${cfg.watchdog.line}: ${(e as Error).message}; not started`, { path: cfg.watchdog.device });
+      process.stderr.write(`lubdubd: ${cfg.source}:${cfg.watchdog.line}: ${(e as Error).message}; not started\n`);
+      await dest.close();
+      return EXIT_CONFIG;
+    }
+    logEvent(log, "info", "watchdog.open", `kernel watchdog ${cfg.watchdog.device} open; fed as heartbeats go out`, { path: cfg.watchdog.device });
+  }
+
+  // Fencing (ha.cf stonith / stonith_host): the lubdub device on a tty that is
+  // also a serial heartbeat medium is reached through that medium.
+  const serialFor = (tty: string): SerialMedium | null => {
+    const want = realPath(tty);
+    return (media.find((m) => m instanceof SerialMedium && realPath(m.linkName) === want) as SerialMedium | undefined) ?? null;
+  };
+  const fencing = createAgentFencing({ loaded, node, log: fenceLogFrom(log), deviceLink: (tty) => serialFor(tty)?.deviceLink() ?? null });
+  let lastFence: FencingReport["last"] = null;
+  const fenceHook = async (peer: string) => {
+    const r = await fencing.hook(peer);
+    lastFence = { node: peer, result: r, at: new Date().toISOString() };
+    return r;
+  };
+  const deviceTty = loaded.stonith?.typeName === "lubdub" ? loaded.stonith.params["ttydev"] ?? null : null;
+  const deviceMedium = deviceTty ? serialFor(deviceTty) : null;
+  let deviceWatch: DeviceWatch | null = null;
+  if (deviceTty && fencing.device instanceof LubdubDevice) {
+    const dev = fencing.device;
+    const spec = loaded.lubdub.deviceWatchdog;
+    const watchdogMs = spec ? spec.timeoutMs : Math.min(Math.max(cfg.deadtimeMs, DEVICE_WATCHDOG_MIN_MS), DEVICE_WATCHDOG_MAX_MS);
+    deviceWatch = new DeviceWatch({ node, tty: deviceTty, via: deviceMedium ? "heartbeat medium" : "own tty", connect: () => dev.connect(), watchdogMs, log });
+  }
+  if (fencing.device) logEvent(log, "info", "fence.configured", `fencing through ${fencing.device.describe} (${fencing.policy.action})`, { type: fencing.device.type });
+
   const agent = new Agent({
     node, nodes: cfg.nodes, keepaliveMs: cfg.keepaliveMs, deadtimeMs: cfg.deadtimeMs, warntimeMs: cfg.warntimeMs, initdeadMs: cfg.initdeadMs,
     maxRexmitDelayMs: cfg.maxRexmitDelayMs, keys: loaded.keys, media, stateDir: o.stateDir, runDir: o.runDir, log,
     resources: {
       groups: hares.groups.map((g) => ({ key: g.key, owner: cfg.nodes.find((n) => n.toLowerCase() === g.owner.toLowerCase()) ?? g.owner })),
       mode: cfg.autoFailback,
+      fence: fenceHook,
       actions: haresourcesActions(hares.groups, {
         env: heartbeatScriptEnv({ configDir: o.configDir, nodeName: node, logfacility: cfg.logfacility ?? null, logfile: cfg.logfile ?? null, debugfile: cfg.debugfile ?? null, debug: cfg.debug }),
       }),
@@ -83,6 +132,20 @@ async function run(o: DaemonOptions): Promise<number> {
     ping: { nodes: cfg.pingNodes.map((n) => ({ name: n.name, addresses: n.addresses })), deadpingMs: cfg.deadpingMs },
     respawn: { clients: cfg.respawn, env: cfg.env },
     haresourcesDigest: { digest: haresourcesDigest(loaded.groups), groups: loaded.groups.length },
+    controlExtra: fencing.controlHandler,
+    ...(fencing.device
+      ? {
+          fencingReport: (): FencingReport => ({
+            type: fencing.device!.type, describe: fencing.device!.describe, action: fencing.policy.action,
+            inProgress: fencing.hook.active(),
+            manualWaiting: fencing.manual.waiting().map((w) => ({ node: w.node, since: new Date(w.since).toISOString() })),
+            last: lastFence,
+          }),
+        }
+      : {}),
+    ...(deviceWatch ? { deviceReport: () => deviceWatch.report(), beforeMediaClose: () => deviceWatch.stop() } : {}),
+    ...(deviceMedium ? { mediumNote: (m: Medium) => (m === deviceMedium ? "through the lubdub device" : undefined) } : {}),
+    ...(kernelWatchdog ? { onSend: () => kernelWatchdog.feed(performance.now()), kernelWatchdogReport: () => ({ path: kernelWatchdog.path, open: kernelWatchdog.open, writes: kernelWatchdog.writes }) } : {}),
   });
   logEvent(log, "info", "node.starting", `lubdubd starting as ${node} (${media.length} media, keepalive ${cfg.keepaliveMs} ms, deadtime ${cfg.deadtimeMs} ms)`, { configDir: o.configDir });
   try {
@@ -91,9 +154,13 @@ async function run(o: DaemonOptions): Promise<number> {
     logEvent(log, "crit", "node.start-failed", `cannot start: ${(e as Error).message}`);
     process.stderr.write(`lubdubd: cannot start: ${(e as Error).message}\n`);
     await agent.stop().catch(() => undefined);
+    await fencing.hook.close().catch(() => undefined);
+    kernelWatchdog?.closeClean();
     await dest.close();
     return EXIT_SOFTWARE;
   }
+
+  deviceWatch?.start();
 
   return new Promise<number>((done) => {
     let stopping = false;
@@ -103,6 +170,12 @@ async function run(o: DaemonOptions): Promise<number> {
       logEvent(log, "info", "node.stopping", `${signal} received; stopping`);
       agent
         .stop()
+        .then(() => fencing.hook.close())
+        .then(() => {
+          // A clean stop: the magic close, so the kernel does not reboot this host.
+          kernelWatchdog?.closeClean();
+          if (kernelWatchdog) logEvent(log, "info", "watchdog.closed", `kernel watchdog ${kernelWatchdog.path} closed cleanly`, { path: kernelWatchdog.path });
+        })
         .then(() => dest.close())
         .then(() => done(0), () => done(EXIT_SOFTWARE));
     };

@@ -49,6 +49,8 @@ export interface AgentFencingOptions {
   /** The serial medium's link to the device, for a `lubdub` type on a tty the medium owns. */
   deviceLink?: (tty: string) => DeviceLink | null;
   clock?: Clock;
+  /** Why, as the device records it (default: "NODE declared dead by THIS-NODE"). */
+  reason?: (node: string) => string;
 }
 
 export interface AgentFencing {
@@ -56,6 +58,8 @@ export interface AgentFencing {
   hook: PolicyFenceHook;
   device: FenceDevice | null;
   manual: ManualConfirmations;
+  /** The policy in force (lubdub.cf fencing lines over the defaults). */
+  policy: FencePolicyConfig;
   /** serveControl's extra handler: answers fence-confirm requests. */
   controlHandler: ExtraRequestHandler;
 }
@@ -75,6 +79,8 @@ export function createAgentFencing(o: AgentFencingOptions): AgentFencing {
   const key = deviceKeyFrom(o.loaded.keys);
   if (key) env.deviceKey = key;
   const device = o.loaded.stonith ? createFenceDevice(o.loaded.stonith, env) : null;
-  const hook = createFenceHook({ device, policy: policyConfig(spec, o.node), log: o.log, ...(o.clock ? { clock: o.clock } : {}) });
-  return { hook, device, manual, controlHandler: fenceConfirmHandler(manual, o.log) };
+  const reason = o.reason ?? ((peer: string) => `${peer} declared dead by ${o.node}`);
+  const policy = policyConfig(spec, o.node);
+  const hook = createFenceHook({ device, policy, log: o.log, reason, ...(o.clock ? { clock: o.clock } : {}) });
+  return { hook, device, manual, policy, controlHandler: fenceConfirmHandler(manual, o.log) };
 }

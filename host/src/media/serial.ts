@@ -26,6 +26,14 @@
 // and what the kernel holds), as Heartbeat flushes a tty whose write timed
 // out.
 //
+// The lubdub device on the line: when the tty is a host port of the device
+// (which relays heartbeats to the other host), the device's own messages
+// share it. Every frame whose `t` starts with "ldev-" goes to the medium's
+// DeviceLink subscribers (the fencing client, the device watchdog) and never
+// to membership; the link's frames go out through the same write path and
+// backlog as heartbeats. A frame is only decoded when its bytes show a
+// `t=ldev-` line, so heartbeats cost no more than before.
+//
 // Not done as Heartbeat does: UUCP lock files (the binding takes an flock
 // instead), ISTRIP/IGNCR input flags (the deframer drops CRs itself) and the
 // BREAK sent on open.
@@ -33,6 +41,8 @@
 import { readSync, writeSync } from "node:fs";
 import { LinuxBinding, type LinuxPortBinding } from "@serialport/bindings-cpp";
 import { Deframer } from "@lubdub/protocol/portable";
+import { decodeClassicMessage, isDeviceMessage, type Message } from "@lubdub/protocol";
+import type { DeviceLink } from "../fencing/device/link.js";
 import { type Arrival, type Medium, type MediumStats, type OutgoingMessage, newMediumStats } from "./medium.js";
 
 /** ha.cf `baud` when it is not given. */
@@ -63,6 +73,9 @@ export function parseBaud(s: string | number): number {
   if (!SERIAL_BAUD_RATES.includes(n)) throw new Error(`baud '${s}' is not one of ${SERIAL_BAUD_RATES.join(", ")}`);
   return n;
 }
+
+/** What marks a device message in a classic frame (a field line `t=ldev-…`). */
+const DEVICE_MARK = "\nt=ldev-";
 
 /** The binding's poller flags (uv_poll events). */
 const UV_READABLE = 1;
@@ -109,6 +122,11 @@ export class SerialMedium implements Medium {
   private dropBurst = 0;
   /** Times the port was (re)opened, for tests and status. */
   opens = 0;
+  /** Device messages received (handed to the device link, not to membership). */
+  deviceFrames = 0;
+  private readonly deviceListeners = new Set<(msg: Message, raw: string) => void>();
+  private readonly deviceDownListeners = new Set<(why: Error) => void>();
+  private link: DeviceLink | null = null;
 
   constructor(readonly linkName: string, options: SerialMediumOptions = {}) {
     this.baud = parseBaud(options.baud ?? DEFAULT_BAUD);
@@ -199,10 +217,17 @@ export class SerialMedium implements Medium {
 
   private handle(events: ReturnType<Deframer["push"]>): void {
     for (const e of events) {
-      if (e.frame !== null) {
-        this.stats.received++;
-        this.onArrival({ bytes: e.frame, from: this.linkName });
+      if (e.frame === null) continue;
+      if (e.frame.includes(DEVICE_MARK)) {
+        const d = decodeClassicMessage(e.frame, 0, 0);
+        if (d.ok && isDeviceMessage(d.message)) {
+          this.deviceFrames++;
+          for (const l of [...this.deviceListeners]) l(d.message, e.frame);
+          continue;
+        }
       }
+      this.stats.received++;
+      this.onArrival({ bytes: e.frame, from: this.linkName });
     }
     this.stats.droppedBytes = this.deframer.stats.droppedBytes;
     this.stats.droppedFrames = this.deframer.stats.droppedFrames;
@@ -215,6 +240,7 @@ export class SerialMedium implements Medium {
     if (port.isOpen) port.close().catch(() => undefined);
     // A frame cut by the failure is dropped as incomplete.
     this.handle(this.deframer.end());
+    for (const l of [...this.deviceDownListeners]) l(e);
     if (this.closed) return;
     this.onError(new Error(`serial ${this.linkName}: ${e.message}; reopening`));
     this.scheduleReopen();
@@ -254,16 +280,49 @@ export class SerialMedium implements Medium {
     }, delay);
   }
 
+  /**
+   * The link to a lubdub device on this tty: device messages in, raw frames
+   * out between the heartbeats. One per medium; up while the port is open.
+   */
+  deviceLink(): DeviceLink {
+    if (this.link) return this.link;
+    const self = this;
+    this.link = {
+      name: this.linkName,
+      get up() {
+        return !self.closed && self.isOpen;
+      },
+      send(frame: string): Promise<void> {
+        if (self.closed || !self.port) return Promise.reject(new Error(`serial ${self.linkName}: port not open`));
+        return self.write(frame) ? Promise.resolve() : Promise.reject(new Error(`serial ${self.linkName}: write backlog full`));
+      },
+      subscribe(listener) {
+        self.deviceListeners.add(listener);
+        return () => self.deviceListeners.delete(listener);
+      },
+      onDown(listener) {
+        self.deviceDownListeners.add(listener);
+        return () => self.deviceDownListeners.delete(listener);
+      },
+    };
+    return this.link;
+  }
+
   send(msg: OutgoingMessage): void {
+    this.write(msg.classic);
+  }
+
+  /** Queues one classic frame for the tty; false when it was dropped (port down, backlog full). */
+  private write(classic: string): boolean {
     const port = this.port;
     if (!port || this.closed) {
       this.stats.sendErrors++;
-      return;
+      return false;
     }
     const now = Date.now();
     const backlog = this.pendingBytes;
     if (backlog === 0) this.drainedAt = now;
-    if (backlog + msg.classic.length > WRITE_BACKLOG_LIMIT) {
+    if (backlog + classic.length > WRITE_BACKLOG_LIMIT) {
       this.stats.sendErrors++;
       this.dropBurst++;
       if (this.dropBurst === 1) this.onError(new Error(`serial ${this.linkName}: ${backlog} bytes waiting to be written; dropping messages until the tty drains`));
@@ -277,16 +336,17 @@ export class SerialMedium implements Medium {
         this.pendingBytes = 0;
         port.flush().catch(() => undefined);
       }
-      return;
+      return false;
     }
     this.dropBurst = 0;
-    this.pending.push(msg.classic);
-    this.pendingBytes += msg.classic.length;
+    this.pending.push(classic);
+    this.pendingBytes += classic.length;
     // Anything already waiting goes first, when the poller says so.
     if (!this.writeArmed) {
       this.writable(port);
       if (this.writeArmed && port === this.port) this.poll(port);
     }
+    return true;
   }
 
   /** Writes what waits, oldest first, until the tty takes no more; writeArmed says whether some is left. */
@@ -324,6 +384,7 @@ export class SerialMedium implements Medium {
     this.closed = true;
     if (this.reopenTimer) clearTimeout(this.reopenTimer);
     this.reopenTimer = null;
+    if (this.port) for (const l of [...this.deviceDownListeners]) l(new Error("medium closed"));
     const port = this.releasePort();
     if (!port) return;
     await Promise.race([

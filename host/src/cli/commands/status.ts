@@ -22,6 +22,13 @@ function ago(ms: number | null, uptime: number): string {
   return ms === null ? "never" : `${((uptime - ms) / 1000).toFixed(1)} s ago`;
 }
 
+/** The device's "target action by ageMs reason" as a sentence. */
+function describeLastFence(v: string): string {
+  const [target = "?", action = "?", by = "-", age = "", ...reason] = v.split(" ");
+  const secs = /^\d+$/.test(age) ? `${(Number(age) / 1000).toFixed(0)} s ago` : "";
+  return `${action} ${target}, asked by ${by}${secs ? ` ${secs}` : ""}${reason.length ? `: ${reason.join(" ")}` : ""}`;
+}
+
 export function formatStatus(s: AgentStatus): string {
   const m = s.membership;
   const lines = [
@@ -46,6 +53,28 @@ export function formatStatus(s: AgentStatus): string {
   for (const md of s.media) {
     lines.push(`  ${md.kind.padEnd(6)} ${md.link.padEnd(20)} sent ${md.sent}, received ${md.received}, send errors ${md.sendErrors}, dropped ${md.droppedFrames} frames / ${md.droppedBytes} bytes${md.note ? ` (${md.note})` : ""}`);
   }
+  if (s.fencing) {
+    const f = s.fencing;
+    lines.push("", `Fencing: ${f.describe} (${f.type}, ${f.action})`);
+    if (f.inProgress.length === 0 && f.manualWaiting.length === 0) lines.push("  nothing in progress");
+    for (const r of f.inProgress) lines.push(`  fencing ${r.node}: ${r.phase}, attempt ${r.attempt}${r.lastError ? ` (last error: ${r.lastError})` : ""}`);
+    for (const w of f.manualWaiting) lines.push(`  waiting since ${w.since} for an operator: lubdub fence-confirm ${w.node}`);
+    if (f.last) lines.push(`  last: ${f.last.node} ${f.last.result} at ${f.last.at}`);
+  }
+  if (s.device) {
+    const d = s.device;
+    lines.push("", `Device on ${d.tty} (${d.via}): ${d.reachable ? `answering, last ${d.lastAnswer}` : `not answering${d.error ? `: ${d.error}` : ""}`}`);
+    const st = d.status;
+    if (st) {
+      lines.push(`  boot ${st.boot ?? "?"}${st.ok ? "" : `, NOT USABLE: ${st.error ?? "not configured"}`}`);
+      lines.push(`  outlets: ${st.outlets.map((o) => `${o.n} ${o.name} ${o.state}`).join(", ") || "none"}`);
+      for (const w of st.watchdogs) lines.push(`  watchdog port ${w.port} (${w.host}): ${w.state}${w.state !== "off" ? `, ${w.timeoutMs} ms` : ""}, ${w.cycles} cycles this hour`);
+      lines.push(`  last fence: ${st.lastFence ? describeLastFence(st.lastFence) : "none"}`);
+    }
+    lines.push(`  this host's watchdog: ${d.watchdog.wantedMs === null ? "not armed (device_watchdog off)" : d.watchdog.armed ? `armed, ${d.watchdog.wantedMs} ms` : `not armed yet (${d.watchdog.wantedMs} ms wanted)`}`);
+    for (const e of d.events.slice(-3)) lines.push(`  event ${e.at}: ${e.event} ${e.host ?? ""}${e.by ? ` by ${e.by}` : ""}${e.reason ? `: ${e.reason}` : ""}`);
+  }
+  if (s.kernelWatchdog) lines.push("", `Kernel watchdog ${s.kernelWatchdog.path}: ${s.kernelWatchdog.open ? "open" : "closed"}, ${s.kernelWatchdog.writes} writes`);
   const bad = Object.entries(m.counters).filter(([k]) => k.startsWith("msg."));
   if (bad.length) lines.push("", `Refused input: ${bad.map(([k, v]) => `${k} ${v}`).join(", ")}`);
   return lines.join("\n") + "\n";
