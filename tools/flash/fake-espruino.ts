@@ -75,7 +75,8 @@ export class FakeEspruino {
         pending = pending.substring(nl + 1);
         while (line.charCodeAt(0) === 0x10 || line.charCodeAt(0) === 3) line = line.substring(1);
         this.lines.push(line);
-        if (line.indexOf("process.env") >= 0 && line.indexOf("print(") >= 0) {
+        // The probe is a line of its own; code that mentions process.env and print (the bundle does) is not it.
+        if (line.startsWith("print(") && line.indexOf("JSON.stringify(process.env)") >= 0) {
           sock.write(`< << ${JSON.stringify(FAKE_ENV)} >> >\r\n>`);
         } else if (line.startsWith('require("Storage").write(')) {
           try {
