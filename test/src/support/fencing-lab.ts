@@ -1,0 +1,350 @@
+// The stage for fencing tests: the failover lab (two servers and a client on
+// one bridge, a floating IP and an HTTP service, the client's probes and its
+// two-MAC watcher) plus a lubdub device (the simulator) between the servers'
+// serial ports, each server's power on one of its outlets.
+//
+// Cables: each server's serial port is one end of a socat pty pair whose
+// other end this test holds (a CableTap); the tap copies bytes to and from
+// the device's host port. The tap can cut the heartbeat path through the
+// device: it then drops the heartbeats the device relays from the other
+// server (device -> server), while every byte from the server still reaches
+// the device (so the device's watchdog is fed and fence requests and their
+// answers pass) — as a device whose relay has failed while it still answers.
+// unplug() closes the server's end of the cable (the pty goes away).
+//
+// Power: how a power cut is modelled. The test watches the device's log
+// (its outlet on/off records). Outlet N off: the server behind it loses its
+// network at once (lub0 set down in its namespace), its lubdubd is killed
+// with SIGKILL (also when stopped with SIGSTOP) and its HTTP service with it.
+// Outlet on: the server "boots": the floating addresses a previous life left
+// on lub0 are removed, lub0 comes up and lubdubd is started again. Nothing
+// else about the server changes (its disk: config and state dirs, survive).
+
+import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { Deframer, decodeClassicMessage, isDeviceMessage } from "@lubdub/protocol";
+import { AgentProc, writeHaDir } from "./agent-proc.js";
+import { DeviceProc } from "./device-proc.js";
+import { FailoverLab } from "./failover-lab.js";
+import { PtyPair } from "./pty.js";
+
+export const NODES = ["alpha", "bravo"] as const;
+export const FENCE_SECRET = "fencing-lab-key";
+
+/** One server's serial cable through the test: server tty <-> tap <-> the device's host port. */
+export class CableTap {
+  /** Drop the heartbeats the device relays to this server. */
+  cut = false;
+  /** Relayed frames dropped while cut. */
+  dropped = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly buf = Buffer.allocUnsafe(65536);
+  private readonly deframer = new Deframer();
+  private toHost = "";
+  private toDevice = "";
+  private closed = false;
+
+  private constructor(
+    private readonly pair: PtyPair,
+    private readonly hostFd: number,
+    private readonly devFd: number,
+  ) {
+    this.timer = setInterval(() => this.pump(), 2);
+  }
+
+  /** The tty the server opens. */
+  get tty(): string {
+    return this.pair.a;
+  }
+
+  static async open(dir: string, name: string, deviceHostPort: string): Promise<CableTap> {
+    const pair = await PtyPair.open({ dir, names: [`${name}-tty`, `${name}-tap`] });
+    const flags = constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK;
+    return new CableTap(pair, openSync(pair.b, flags), openSync(deviceHostPort, flags));
+  }
+
+  private read(fd: number): string {
+    let out = "";
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, this.buf, 0, this.buf.length, null);
+      } catch {
+        return out; // EAGAIN (EIO: the other side is gone)
+      }
+      if (n <= 0) return out;
+      out += this.buf.toString("latin1", 0, n);
+    }
+  }
+
+  private write(fd: number, data: string): string {
+    let b = Buffer.from(data, "latin1");
+    while (b.length > 0) {
+      let n = 0;
+      try {
+        n = writeSync(fd, b);
+      } catch {
+        break; // full (EAGAIN) or gone: keep the rest (bounded below)
+      }
+      if (n <= 0) break;
+      b = b.subarray(n);
+    }
+    return b.toString("latin1").slice(-65536);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    this.toDevice += this.read(this.hostFd);
+    if (this.toDevice) this.toDevice = this.write(this.devFd, this.toDevice);
+    const fromDevice = this.read(this.devFd);
+    if (fromDevice) {
+      for (const e of this.deframer.push(fromDevice)) {
+        if (e.frame === null) continue;
+        if (this.cut) {
+          const d = decodeClassicMessage(e.frame, 0, 0);
+          if (!(d.ok && isDeviceMessage(d.message))) {
+            this.dropped++;
+            continue;
+          }
+        }
+        this.toHost += e.frame;
+      }
+    }
+    if (this.toHost) this.toHost = this.write(this.hostFd, this.toHost);
+  }
+
+  /** Pulls the cable out of the server: its tty goes away. */
+  async unplug(): Promise<void> {
+    this.stopPump();
+    await this.pair.close(false);
+  }
+
+  private stopPump(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const fd of [this.hostFd, this.devFd]) {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopPump();
+    await this.pair.close(false);
+  }
+}
+
+export interface FencingLabOptions {
+  /** ha.cf lines beyond the common ones. */
+  hacf?: string[];
+  haresources: string;
+  lubdubCf: string;
+  /** Device settings beyond the common ones. */
+  settings?: Record<string, string>;
+  keepalive?: string;
+  deadtime?: string;
+  autoFailback?: "on" | "off";
+  /** More ha.cf lines for one node. */
+  hacfFor?: (node: string) => string[];
+}
+
+export interface PowerEvent {
+  host: number;
+  on: boolean;
+  at: number;
+  msg: string;
+}
+
+export class FencingLab {
+  readonly f: FailoverLab;
+  readonly agents: AgentProc[] = [];
+  taps: CableTap[] = [];
+  dev!: DeviceProc;
+  readonly power: PowerEvent[] = [];
+  /** Whether each server (index 0: alpha) has power. */
+  readonly powered = [true, true];
+  private watcher: NodeJS.Timeout | null = null;
+  private seen = 0;
+  private udpCut = false;
+  private readonly killed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+
+  constructor(
+    readonly base: string,
+    private readonly o: FencingLabOptions,
+  ) {
+    this.f = new FailoverLab(base);
+    this.agents.push(new AgentProc("alpha", join(base, "alpha"), this.f.lab, 1), new AgentProc("bravo", join(base, "bravo"), this.f.lab, 2));
+  }
+
+  async start(): Promise<void> {
+    this.dev = await DeviceProc.start({
+      dir: join(this.base, "device"),
+      baud: 115200,
+      settings: {
+        "a.host": "alpha", "b.host": "bravo", "key.index": "1", "key.method": "sha1", "key.secret": FENCE_SECRET,
+        "outlet.1": "alpha", "outlet.2": "bravo", "outlet.off_ms": "1000", "wd.grace_ms": "5000", "fence.hold_ms": "3000",
+        ...(this.o.settings ?? {}),
+      },
+      outlets: 2,
+      console: false,
+    });
+    this.taps = [await CableTap.open(this.base, "alpha", this.dev.hostA), await CableTap.open(this.base, "bravo", this.dev.hostB)];
+    for (const i of [0, 1]) this.configure(i);
+    this.watcher = setInterval(() => this.watchPower(), 2);
+    this.f.startClient();
+    for (const a of this.agents) a.start();
+  }
+
+  private configure(i: number): void {
+    const agent = this.agents[i]!;
+    const peer = this.f.lab.host(2 - i).address;
+    writeHaDir(agent.configDir, {
+      hacf: [
+        `keepalive ${this.o.keepalive ?? "100ms"}`, `deadtime ${this.o.deadtime ?? "1"}`, "warntime 500ms", "initdead 3", "baud 115200",
+        `serial ${this.taps[i]!.tty}`, `ucast lub0 ${peer}`, "node alpha bravo", `auto_failback ${this.o.autoFailback ?? "off"}`,
+        `stonith_host * lubdub ${this.taps[i]!.tty}`, ...(this.o.hacf ?? []), ...(this.o.hacfFor?.(NODES[i]!) ?? []),
+      ].join("\n"),
+      authkeys: `auth 1\n1 sha1 ${FENCE_SECRET}\n`,
+      haresources: this.o.haresources,
+    });
+    writeFileText(join(agent.configDir, "lubdub.cf"), this.o.lubdubCf);
+    agent.privateResourceState = true;
+  }
+
+  /** The power model: reacts to the device's outlet records as they are printed. */
+  private watchPower(): void {
+    const recs = this.dev.records;
+    for (; this.seen < recs.length; this.seen++) {
+      const r = recs[this.seen]!;
+      if (r.event !== "outlet" || typeof r.msg !== "string") continue;
+      const m = /^outlet (\d+) (on|off) by/.exec(r.msg);
+      if (!m) continue;
+      const host = Number(m[1]);
+      const on = m[2] === "on";
+      this.power.push({ host, on, at: Date.now(), msg: r.msg });
+      if (host < 1 || host > 2) continue;
+      if (on) this.powerOn(host);
+      else this.powerOff(host);
+    }
+  }
+
+  private powerOff(host: number): void {
+    if (!this.powered[host - 1]) return;
+    this.powered[host - 1] = false;
+    const ns = this.f.lab.host(host);
+    try {
+      this.f.lab.execSync(host, ["ip", "link", "set", ns.iface, "down"]);
+    } catch {
+      // the namespace is going away
+    }
+    const agent = this.agents[host - 1]!;
+    this.killed[host - 1] = agent.kill9();
+    const node = NODES[host - 1];
+    try {
+      const pid = Number(readFileSync(join(this.base, `httpd-${node}.pid`), "utf8").trim());
+      if (pid > 0) process.kill(pid, "SIGKILL");
+    } catch {
+      // not running
+    }
+  }
+
+  private powerOn(host: number): void {
+    if (this.powered[host - 1]) return;
+    this.powered[host - 1] = true;
+    const ns = this.f.lab.host(host);
+    for (const vip of ["192.0.2.100", "192.0.2.101"]) {
+      try {
+        this.f.lab.execSync(host, ["ip", "addr", "del", `${vip}/24`, "dev", ns.iface]);
+      } catch {
+        // not there
+      }
+    }
+    this.f.lab.execSync(host, ["ip", "link", "set", ns.iface, "up"]);
+    const agent = this.agents[host - 1]!;
+    void this.killed[host - 1]!.then(() => agent.start());
+  }
+
+  /** Cuts (or restores) the UDP heartbeats between the servers (nft in both namespaces; the client still reaches both). */
+  cutUdp(cut: boolean): void {
+    if (cut === this.udpCut) return;
+    this.udpCut = cut;
+    for (const h of [1, 2]) {
+      if (cut) {
+        this.f.lab.execSync(h, ["nft", "add", "table", "inet", "lubdub_cut"]);
+        this.f.lab.execSync(h, ["nft", "add", "chain", "inet", "lubdub_cut", "in", "{ type filter hook input priority 0 ; }"]);
+        this.f.lab.execSync(h, ["nft", "add", "rule", "inet", "lubdub_cut", "in", "udp", "dport", "694", "drop"]);
+        this.f.lab.execSync(h, ["nft", "add", "chain", "inet", "lubdub_cut", "out", "{ type filter hook output priority 0 ; }"]);
+        this.f.lab.execSync(h, ["nft", "add", "rule", "inet", "lubdub_cut", "out", "udp", "dport", "694", "drop"]);
+      } else {
+        this.f.lab.execSync(h, ["nft", "delete", "table", "inet", "lubdub_cut"]);
+      }
+    }
+  }
+
+  /** Cuts (or restores) the heartbeat path through the device. */
+  cutSerial(cut: boolean): void {
+    for (const t of this.taps) t.cut = cut;
+  }
+
+  /**
+   * Waits until both agents run, see each other active and are stable with
+   * the groups held as `want` says (group key prefix -> node).
+   */
+  async settled(want: Record<string, string>, timeoutMs = 20000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    let last = "";
+    for (;;) {
+      let ok = true;
+      for (const a of this.agents) {
+        try {
+          const st = a.status();
+          const r = st.resources;
+          const peerActive = st.membership.peers.every((p: { status: string }) => p.status === "active");
+          const held = Object.entries(want).every(([k, n]) => r.groups.some((g: { key: string; holder: string | null; transition: unknown }) => g.key.startsWith(k) && g.holder === n && !g.transition));
+          if (!(peerActive && r.phase === "stable" && held)) {
+            ok = false;
+            last = `${a.node}: peers ${st.membership.peers.map((p: { status: string }) => p.status).join(",")}, phase ${r.phase}, groups ${JSON.stringify(r.groups.map((g: { key: string; holder: string | null }) => [g.key.slice(0, 14), g.holder]))}`;
+          }
+        } catch (e) {
+          ok = false;
+          last = `${a.node}: ${(e as Error).message.slice(0, 200)}`;
+        }
+      }
+      if (ok) return;
+      if (Date.now() > until) throw new Error(`not settled as ${JSON.stringify(want)} in ${timeoutMs} ms (${last})\n${this.describe()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The device log records from `from` on with this event. */
+  deviceEvents(event: string, from = 0): string[] {
+    return this.dev.records.slice(from).filter((r) => r.event === event).map((r) => String(r.msg));
+  }
+
+  /** Last log lines of both agents and the device, for a failure. */
+  describe(n = 25): string {
+    const fmt = (a: AgentProc) => a.records.slice(-n).map((r) => `${String(r.time).slice(11, 23)} ${r.event}: ${r.msg}`).join("\n");
+    return `--- alpha:\n${fmt(this.agents[0]!)}\n--- bravo:\n${fmt(this.agents[1]!)}\n--- device:\n${this.dev?.describe(n) ?? ""}\n--- power: ${JSON.stringify(this.power.slice(-6))}`;
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.watcher) clearInterval(this.watcher);
+    for (const a of this.agents) await a.kill9();
+    for (const t of this.taps) await t.close().catch(() => undefined);
+    await this.dev?.stop().catch(() => undefined);
+    this.f.cleanup();
+  }
+}
+
+function writeFileText(path: string, text: string): void {
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
