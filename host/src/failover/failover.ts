@@ -594,9 +594,14 @@ export class Failover {
   }
 
   private aloneAtStart(): void {
-    // Heartbeat: communication came up with the peer already dead (initdead passed).
-    this.event("info", FEV.stable, `${this.c.peer} did not come up: taking every group`, {});
-    this.takeEverything("mach_down");
+    // Heartbeat: communication came up with the peer already dead (initdead
+    // passed). Not hearing it proves nothing (a cut cable, a hung peer that
+    // holds groups): it is fenced first, as any dead peer (Heartbeat's
+    // mark_node_dead path), and the groups are taken only after that.
+    this.event("info", FEV.stable, `${this.c.peer} did not come up: fencing it, then taking every group`, {});
+    this.phase = "stable";
+    this.rqstDeadline = null;
+    this.peerGone("not heard since start");
   }
 
   // ---- legacy (auto_failback legacy) ---------------------------------------
