@@ -1,0 +1,47 @@
+// The demo's resource: a tiny HTTP service that answers "served by NODE".
+// Started and stopped by the demo's resource.d script (see cluster.ts), which
+// lubdubd runs as a Heartbeat-class resource, exactly as it would run a real
+// service's script. Only one process can listen on the port: that is the
+// demo's stand-in for the floating IP address.
+//
+//   node http-service.js PORT NODE PIDFILE WATCH_PID
+//
+// The pid file is written once the port is bound; exit 3 when the port is
+// taken (another node still serves it). The process ends by itself when
+// WATCH_PID (the demo) is gone, so nothing outlives the demo.
+
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+
+const [portText, node, pidFile, watchText] = process.argv.slice(2);
+const port = Number(portText);
+const watch = Number(watchText);
+if (!Number.isInteger(port) || !node || !pidFile) {
+  process.stderr.write("usage: http-service PORT NODE PIDFILE [WATCH_PID]\n");
+  process.exit(64);
+}
+
+const started = new Date().toISOString();
+const server = createServer((_req, res) => {
+  res.writeHead(200, { "content-type": "text/plain", connection: "close" });
+  res.end(`served by ${node} since ${started}\n`);
+});
+server.on("error", (e: NodeJS.ErrnoException) => {
+  process.stderr.write(`http-service ${node}: ${e.message}\n`);
+  process.exit(e.code === "EADDRINUSE" ? 3 : 1);
+});
+server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+  writeFileSync(pidFile, `${process.pid}\n`);
+});
+const stop = () => server.close(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+if (Number.isInteger(watch) && watch > 0) {
+  setInterval(() => {
+    try {
+      process.kill(watch, 0);
+    } catch {
+      process.exit(0);
+    }
+  }, 1000).unref();
+}
