@@ -131,6 +131,8 @@ export class Failover {
   private otherHolds: ResourceSet | null = null;
   private otherStable = false;
   private peerAlive = false;
+  /** The peer said shutdone (everything released) and has not come back since: it need not be fenced. */
+  private peerShutDone = false;
   private standby: Standby | null = null;
   private rqstDeadline: number | null = null;
   /** Bumped whenever the peer's process we were dealing with is gone; stale continuations check it. */
@@ -181,6 +183,7 @@ export class Failover {
       if (!this.peerAlive) {
         // The peer (re)appeared: until it reports, assume it holds nothing and is not stable.
         this.peerAlive = true;
+        this.peerShutDone = false;
         this.otherHolds = null;
         this.otherStable = false;
       }
@@ -225,6 +228,7 @@ export class Failover {
       this.otherHolds = null;
       this.otherStable = false;
       this.peerAlive = true;
+      this.peerShutDone = false;
       const restart = () => {
         this.localActiveInternal();
       };
@@ -536,6 +540,7 @@ export class Failover {
     this.ipRequests.clear();
     this.event("info", FEV.peerShutdown, `${this.c.peer} shut down and released its groups: taking over now`, {});
     this.peerAlive = false;
+    this.peerShutDone = true;
     this.otherHolds = "none";
     this.otherStable = false;
     this.standby = null;
@@ -546,7 +551,10 @@ export class Failover {
   private peerGone(why: string): void {
     this.peerEpoch++;
     this.ipRequests.clear();
-    const knewItHeldNothing = this.otherHolds === "none";
+    // Only a peer that said shutdone is known to hold nothing: a "resource
+    // none" report is stale as soon as it is sent (the peer may acquire its
+    // own groups right after, and that report may be lost).
+    const knewItHeldNothing = this.peerShutDone && this.otherHolds === "none";
     this.otherHolds = null;
     this.otherStable = false;
     this.standby = null;
@@ -557,6 +565,9 @@ export class Failover {
       this.takeEverything("mach_down");
       return;
     }
+    // A negotiation in progress is over: its timeout must not take our own
+    // groups while the fence runs (or after it failed).
+    this.rqstDeadline = null;
     const id = this.nextId++;
     this.event("warn", FEV.fence, `${this.c.peer} is ${why}: fencing before takeover`, { node: this.c.peer });
     this.pending.set(id, (r) => {
