@@ -133,6 +133,8 @@ export class Failover {
   private peerAlive = false;
   /** The peer said shutdone (everything released) and has not come back since: it need not be fenced. */
   private peerShutDone = false;
+  /** The peer is known to be down: fenced (or fencing not configured), or it said shutdone. Not alive alone is not enough. */
+  private peerDown = false;
   private standby: Standby | null = null;
   private rqstDeadline: number | null = null;
   /** Bumped whenever the peer's process we were dealing with is gone; stale continuations check it. */
@@ -418,7 +420,11 @@ export class Failover {
   private reconcile(): void {
     if (this.phase !== "stable" || this.standby) return;
     let want: string[];
-    if (!this.peerAlive) want = [...this.localKeys(), ...this.foreignKeys()];
+    if (!this.peerAlive) {
+      // Only once it is known down (fenced): a dead peer whose fence is still running, or failed, may hold them.
+      if (!this.peerDown) return;
+      want = [...this.localKeys(), ...this.foreignKeys()];
+    }
     else if (this.otherStable && this.otherHolds !== null && !hasForeign(this.otherHolds)) want = this.localKeys().filter((k) => (this.failedHere.get(k) ?? 0) <= this.now);
     else return;
     want = want.filter((k) => !this.held.has(k));
@@ -541,6 +547,7 @@ export class Failover {
     this.event("info", FEV.peerShutdown, `${this.c.peer} shut down and released its groups: taking over now`, {});
     this.peerAlive = false;
     this.peerShutDone = true;
+    this.peerDown = true;
     this.otherHolds = "none";
     this.otherStable = false;
     this.standby = null;
@@ -555,6 +562,7 @@ export class Failover {
     // none" report is stale as soon as it is sent (the peer may acquire its
     // own groups right after, and that report may be lost).
     const knewItHeldNothing = this.peerShutDone && this.otherHolds === "none";
+    this.peerDown = knewItHeldNothing;
     this.otherHolds = null;
     this.otherStable = false;
     this.standby = null;
@@ -578,6 +586,7 @@ export class Failover {
         this.send({ t: "stonith", node: this.c.peer, result });
         return;
       }
+      this.peerDown = true;
       this.event("info", FEV.fenced, `fencing ${this.c.peer}: ${result}`, { node: this.c.peer, result });
       this.send({ t: "stonith", node: this.c.peer, result });
       this.takeEverything("mach_down");
