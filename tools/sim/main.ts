@@ -1,6 +1,6 @@
 // npm run sim -- --seeds N [--seed S] [--minutes M] [--plant-bug BUG] [--trace N] [--quiet]
 //
-// Runs seeds S, S+1, … S+N-1 (default: seed 1, one seed, 10 simulated
+// Runs seeds S, S+1, … S+N-1 (default: seed 1, one seed, 3 simulated
 // minutes each) through the simulator. Every failing seed prints the one
 // command that replays it and the last events before the failure; the end
 // is a summary with the speed in simulated minutes per real minute.
@@ -19,7 +19,7 @@ export interface SimCli {
   quiet: boolean;
 }
 
-export const DEFAULT_MINUTES = 10;
+export const DEFAULT_MINUTES = 3;
 
 export function parseSimArgs(argv: string[]): SimCli | string {
   const o: SimCli = { seed: 1, seeds: 1, minutes: DEFAULT_MINUTES, plantBug: undefined, traceLines: 30, quiet: false };
