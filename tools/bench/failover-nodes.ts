@@ -19,7 +19,7 @@ export const STOCK_HEARTBEAT_BIN = "/usr/libexec/heartbeat/heartbeat";
 /** The package's configuration directory, whose scripts a stock node needs (rc.d, resource.d, shellfuncs). */
 const STOCK_HA_D = "/etc/ha.d";
 
-export type Impl = "lubdub" | "heartbeat";
+export type Impl = "lubdub" | "heartbeat" | "keepalived";
 export type Marker = "started" | "dead" | "acquire" | "acquired" | "released" | "linkDead" | "late";
 
 export interface Entry {
@@ -43,9 +43,11 @@ export interface ClusterNode {
   wait(m: Marker, ms: number, from: number): Promise<Entry>;
   count(m: Marker, from: number): number;
   tail(n?: number): string;
+  /** The PID of the process the node was started as, while it runs. */
+  readonly rootPid: number | null;
 }
 
-abstract class BaseNode {
+export abstract class BaseNode {
   readonly entries: Entry[] = [];
   protected readonly notes: string[] = [];
   private waiters: Array<() => void> = [];
@@ -77,6 +79,11 @@ abstract class BaseNode {
       this.exited = true;
       this.wake();
     });
+  }
+
+  /** The PID of the process the node was started as (lubdubd, unshare, keepalived), while it runs. */
+  get rootPid(): number | null {
+    return this.child && !this.exited ? (this.child.pid ?? null) : null;
   }
 
   gone(): Promise<void> {

@@ -48,8 +48,12 @@
 //                         answers from a small C server built with cc (about 1 ms to
 //                         start), which shows the agent's own share; both: one, then the other
 //   --impl I              lubdub (default), heartbeat (Debian's stock Heartbeat 3.0.6 on
-//                         both nodes, run as the interop tests run it; see failover-nodes.ts)
-//                         or both
+//                         both nodes, run as the interop tests run it; see failover-nodes.ts),
+//                         keepalived (Debian's keepalived, VRRPv3 with advert_int = keepalive;
+//                         see keepalived.ts), a comma-separated list, both (lubdub,heartbeat)
+//                         or all (the three, one after the other in one run)
+//   --svg FILE            also write a chart (failover-chart.ts) of failure → dead and
+//                         failure → answering per system and profile
 //   --idle-minutes M      before the runs of each profile, leave the pair idle M minutes
 //                         and count deaths and late heartbeats (default 0: no idle check)
 //
@@ -61,7 +65,7 @@
 // LUBDUB_BENCH_TRACE=1 prints both nodes' log records around each failure.
 
 import { type ChildProcess, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,6 +73,9 @@ import { type Benchmark, type BenchOptions, type BenchReport, machine } from "./
 import { FailoverBenchLab } from "./failover-lab.js";
 import { buildCService, cServiceMissing } from "./failover-service-c.js";
 import { type ClusterNode, type Impl, LubdubNode, StockNode, stockMissing } from "./failover-nodes.js";
+import { KeepalivedNode, keepalivedMissing, masterDownMs } from "./keepalived.js";
+import { peakRssMiB, sampleUsage, type Usage } from "./failover-usage.js";
+import { type ChartPanel, renderChart } from "./failover-chart.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export { LUBDUBD } from "./failover-nodes.js";
@@ -92,6 +99,8 @@ const SETTLE_MS = 1500;
  * comes no earlier than this after alpha's agent started.
  */
 const REVIVED_MIN_AGE_MS = 6000;
+/** How long each daemon's CPU time is sampled while the pair is idle. */
+const USAGE_WINDOW_MS = 10_000;
 
 export type ServiceKind = "node" | "c";
 
@@ -103,6 +112,7 @@ export interface Profile {
 }
 
 export const PROFILES: Record<string, Profile> = {
+  "1000/5000": { name: "1000/5000", keepaliveMs: 1000, deadtimeMs: 5000, warntimeMs: 3000 },
   "100/500": { name: "100/500", keepaliveMs: 100, deadtimeMs: 500, warntimeMs: 300 },
   "10/50": { name: "10/50", keepaliveMs: 10, deadtimeMs: 50, warntimeMs: 30 },
 };
@@ -173,6 +183,10 @@ export interface ProfileResult {
   /** node.dead records nobody caused: alpha declaring bravo dead, or bravo declaring alpha dead outside a failure. */
   falseDeaths: number;
   idle: IdleResult | null;
+  /** Each node's daemon, sampled while the pair was idle (alpha holding the group) before the runs. */
+  usage: { alpha: Usage; bravo: Usage; bravoPeakRssMiB: number } | null;
+  /** For keepalived: the backup's Master_Down_Interval at this advert interval (its "deadtime"). */
+  effectiveDeadtimeMs: number;
   meetsAim: { deadToAnswer: boolean; medianFailToAnswer: boolean };
 }
 
@@ -382,7 +396,8 @@ async function runProfile(impl: Impl, p: Profile, service: ServiceKind, runs: nu
     }
     l.installInitScript(1, "httpd", initScript("alpha", base, serviceCmd));
     l.installInitScript(2, "httpd", initScript("bravo", base, serviceCmd));
-    const make = (node: string, host: number): ClusterNode => (impl === "lubdub" ? new LubdubNode(node, join(base, node), l, host) : new StockNode(node, join(base, node), l, host, `${VIP}/24`));
+    const make = (node: string, host: number): ClusterNode =>
+      impl === "lubdub" ? new LubdubNode(node, join(base, node), l, host) : impl === "heartbeat" ? new StockNode(node, join(base, node), l, host, `${VIP}/24`) : new KeepalivedNode(node, join(base, node), l, host, `${VIP}/24`);
     alpha = make("alpha", 1);
     bravo = make("bravo", 2);
     const a = alpha;
@@ -397,6 +412,23 @@ async function runProfile(impl: Impl, p: Profile, service: ServiceKind, runs: nu
     await client.servedBy("alpha", READY_TIMEOUT_MS, 0);
     await sleep(Math.max(SETTLE_MS, startedAt + REVIVED_MIN_AGE_MS - Date.now()));
     const bravoMac = l.mac(2);
+    const servicePids = (): ReadonlySet<number> => {
+      const out = new Set<number>();
+      for (const n of ["alpha", "bravo"]) {
+        try {
+          out.add(Number(readFileSync(join(base, `httpd-${n}.pid`), "utf8").trim()));
+        } catch {
+          // not running
+        }
+      }
+      return out;
+    };
+    let usage: ProfileResult["usage"] = null;
+    if (a.rootPid !== null && b.rootPid !== null) {
+      const [ua, ub] = await Promise.all([sampleUsage(impl, a.rootPid, USAGE_WINDOW_MS, servicePids), sampleUsage(impl, b.rootPid, USAGE_WINDOW_MS, servicePids)]);
+      usage = { alpha: ua, bravo: ub, bravoPeakRssMiB: 0 };
+      say(`  ${p.name}: idle ${USAGE_WINDOW_MS / 1000} s: alpha ${ua.procs} processes, ${ua.rssMiB} MiB, ${ua.cpuPct} % CPU; bravo ${ub.procs} processes, ${ub.rssMiB} MiB, ${ub.cpuPct} % CPU`);
+    }
 
     let idle: IdleResult | null = null;
     if (idleMinutes > 0) {
@@ -478,8 +510,10 @@ async function runProfile(impl: Impl, p: Profile, service: ServiceKind, runs: nu
       results.push(r);
       say(`  ${p.name} run ${run}/${runs}: dead after ${r.failToDeadMs} ms, answering ${r.deadToAnswerMs} ms later (acquire→acquired ${r.acquireToAcquiredMs ?? "?"} ms, service start-up ${r.serviceStartToReadyMs ?? "?"} ms); total ${r.failToAnswerMs} ms`);
     }
+    if (usage && b.rootPid !== null) usage.bravoPeakRssMiB = peakRssMiB(impl, b.rootPid, servicePids());
     // One death of alpha per run is ours; any other (alpha declaring bravo dead included) is false.
-    const falseDeaths = a.count("dead", startA) + b.count("dead", startB) - results.length;
+    // (keepalived: a revived alpha's own advertisement timeout is how it preempts bravo, not a death; only bravo's count.)
+    const falseDeaths = (impl === "keepalived" ? 0 : a.count("dead", startA)) + b.count("dead", startB) - results.length;
 
     const stats: Record<string, Stat> = {};
     for (const [k] of INTERVALS) stats[k] = stat(results.map((x) => x[k] as number | null).filter((x): x is number => x !== null));
@@ -494,6 +528,8 @@ async function runProfile(impl: Impl, p: Profile, service: ServiceKind, runs: nu
       stats,
       falseDeaths,
       idle,
+      usage,
+      effectiveDeadtimeMs: impl === "keepalived" ? Math.round(masterDownMs(p.keepaliveMs)) : p.deadtimeMs,
       meetsAim: {
         deadToAnswer: stats["deadToAnswerMs"]!.median <= AIMS.deadToAnswerMs,
         medianFailToAnswer: stats["failToAnswerMs"]!.median <= (AIMS.medianFailToAnswerMs[p.name] ?? Infinity),
@@ -504,7 +540,7 @@ async function runProfile(impl: Impl, p: Profile, service: ServiceKind, runs: nu
     throw e;
   } finally {
     lab?.cleanup();
-    for (const n of [alpha, bravo]) if (n instanceof StockNode) n.close();
+    for (const n of [alpha, bravo]) if (n instanceof StockNode || n instanceof KeepalivedNode) n.close();
     rmSync(base, { recursive: true, force: true });
   }
 }
@@ -517,10 +553,12 @@ export interface FailoverArgs {
   services: ServiceKind[];
   impls: Impl[];
   idleMinutes: number;
+  /** Where to write the chart, or null. */
+  svg: string | null;
 }
 
 export function parseFailoverArgs(rest: readonly string[]): FailoverArgs {
-  const out: FailoverArgs = { runs: DEFAULT_RUNS, profiles: [PROFILES["100/500"]!, PROFILES["10/50"]!], services: ["node"], impls: ["lubdub"], idleMinutes: 0 };
+  const out: FailoverArgs = { runs: DEFAULT_RUNS, profiles: [PROFILES["100/500"]!, PROFILES["10/50"]!], services: ["node"], impls: ["lubdub"], idleMinutes: 0, svg: null };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const eq = a.indexOf("=");
@@ -537,8 +575,8 @@ export function parseFailoverArgs(rest: readonly string[]): FailoverArgs {
     } else if (flag === "--profile") {
       const v = value();
       if (v === "both") out.profiles = [PROFILES["100/500"]!, PROFILES["10/50"]!];
-      else if (PROFILES[v]) out.profiles = [PROFILES[v]!];
-      else throw new Error(`--profile: 100/500, 10/50 or both (got '${v}')`);
+      else if (v.split(",").every((x) => PROFILES[x])) out.profiles = v.split(",").map((x) => PROFILES[x]!);
+      else throw new Error(`--profile: 1000/5000, 100/500, 10/50, a comma-separated list, or both (100/500,10/50) (got '${v}')`);
     } else if (flag === "--service") {
       const v = value();
       if (v === "both") out.services = ["node", "c"];
@@ -546,14 +584,18 @@ export function parseFailoverArgs(rest: readonly string[]): FailoverArgs {
       else throw new Error(`--service: node, c or both (got '${v}')`);
     } else if (flag === "--impl") {
       const v = value();
+      const known: Impl[] = ["lubdub", "heartbeat", "keepalived"];
       if (v === "both") out.impls = ["lubdub", "heartbeat"];
-      else if (v === "lubdub" || v === "heartbeat") out.impls = [v];
-      else throw new Error(`--impl: lubdub, heartbeat or both (got '${v}')`);
+      else if (v === "all") out.impls = known;
+      else if (v.split(",").every((x) => (known as string[]).includes(x))) out.impls = v.split(",") as Impl[];
+      else throw new Error(`--impl: lubdub, heartbeat, keepalived, a comma-separated list, both or all (got '${v}')`);
     } else if (flag === "--idle-minutes") {
       const n = Number(value());
       if (!Number.isFinite(n) || n < 0) throw new Error("--idle-minutes needs a number ≥ 0");
       out.idleMinutes = n;
-    } else throw new Error(`unknown failover option '${a}' (--runs N, --profile 100/500|10/50|both, --service node|c|both, --impl lubdub|heartbeat|both, --idle-minutes M)`);
+    } else if (flag === "--svg") {
+      out.svg = value();
+    } else throw new Error(`unknown failover option '${a}' (--runs N, --profile 100/500|10/50|both, --service node|c|both, --impl lubdub|heartbeat|keepalived|both|all, --idle-minutes M, --svg FILE)`);
   }
   return out;
 }
@@ -586,13 +628,13 @@ export function formatProfile(p: ProfileResult): string[] {
 
 export async function runFailover(options: BenchOptions): Promise<FailoverReport> {
   const args = parseFailoverArgs(options.rest);
-  const why = failoverMissing() ?? (args.services.includes("c") ? cServiceMissing() : null) ?? (args.impls.includes("heartbeat") ? stockMissing() : null);
+  const why = failoverMissing() ?? (args.services.includes("c") ? cServiceMissing() : null) ?? (args.impls.includes("heartbeat") ? stockMissing() : null) ?? (args.impls.includes("keepalived") ? keepalivedMissing() : null);
   if (why) throw new Error(`failover benchmark cannot run here: ${why}`);
   const say = options.json ? (s: string) => process.stderr.write(s + "\n") : (s: string) => console.log(s);
   const profiles: ProfileResult[] = [];
-  for (const impl of args.impls) {
+  for (const p of args.profiles) {
     for (const service of args.services) {
-      for (const p of args.profiles) {
+      for (const impl of args.impls) {
         say(`\nfailover ${impl}, ${p.name}, ${service} service: keepalive ${p.keepaliveMs} ms, deadtime ${p.deadtimeMs} ms, ${args.runs} runs`);
         profiles.push(await runProfile(impl, p, service, args.runs, args.idleMinutes, say));
       }
@@ -619,16 +661,77 @@ export async function runFailover(options: BenchOptions): Promise<FailoverReport
     ],
     sink: 0,
   };
+  if (args.svg) {
+    writeFileSync(args.svg, chartOf(profiles, report));
+    say(`chart written to ${args.svg}`);
+  }
   if (!options.json) {
     console.log(`\nfailover: Node ${report.node}, ${report.cpu} (${report.cores} cores), kernel ${report.kernel}; haresources: ${report.haresources}`);
     for (const p of profiles) {
       console.log(`\n${p.impl}, profile ${p.profile}, ${p.service} service (keepalive ${p.keepaliveMs} ms, deadtime ${p.deadtimeMs} ms), ${p.runs.length} runs:`);
       for (const l of formatProfile(p)) console.log(l);
       const aim = AIMS.medianFailToAnswerMs[p.profile];
-      console.log(`dead → answering median ${fmt(p.stats["deadToAnswerMs"]!.median)} ms ${p.meetsAim.deadToAnswer ? "meets" : "MISSES"} ≤ ${AIMS.deadToAnswerMs} ms; failure → answering median ${fmt(p.stats["failToAnswerMs"]!.median)} ms ${p.meetsAim.medianFailToAnswer ? "meets" : "MISSES"} ≤ ${aim} ms; ${p.falseDeaths} false deaths`);
+      if (p.usage) console.log(`daemon while idle: alpha (holding) ${p.usage.alpha.rssMiB} MiB, ${p.usage.alpha.cpuPct} % CPU; bravo ${p.usage.bravo.rssMiB} MiB, ${p.usage.bravo.cpuPct} % CPU; bravo's peak RSS ${p.usage.bravoPeakRssMiB} MiB`);
+      if (p.impl === "lubdub" && aim !== undefined) console.log(`dead → answering median ${fmt(p.stats["deadToAnswerMs"]!.median)} ms ${p.meetsAim.deadToAnswer ? "meets" : "MISSES"} ≤ ${AIMS.deadToAnswerMs} ms; failure → answering median ${fmt(p.stats["failToAnswerMs"]!.median)} ms ${p.meetsAim.medianFailToAnswer ? "meets" : "MISSES"} ≤ ${aim} ms; ${p.falseDeaths} false deaths`);
+      else console.log(`${p.falseDeaths} false deaths`);
+    }
+    if (new Set(profiles.map((p) => p.impl)).size > 1) {
+      console.log("\nmin / median / max in ms:\n");
+      for (const l of comparisonMarkdown(profiles)) console.log(l);
     }
   }
   return report;
+}
+
+const IMPL_NAMES: Record<Impl, string> = { lubdub: "lubdub", heartbeat: "Heartbeat 3.0.6", keepalived: "keepalived 2.2 (VRRPv3)" };
+
+function profileTitle(p: { profile: string; keepaliveMs: number; deadtimeMs: number }): string {
+  return `keepalive ${p.keepaliveMs} ms / deadtime ${p.deadtimeMs} ms (keepalived: advert_int ${p.keepaliveMs / 1000} s)`;
+}
+
+function chartOf(profiles: ProfileResult[], report: { cpu: string; cores: number; date: string }): string {
+  const byProfile = new Map<string, ProfileResult[]>();
+  for (const p of profiles) byProfile.set(`${p.profile} ${p.service}`, [...(byProfile.get(`${p.profile} ${p.service}`) ?? []), p]);
+  const panels: ChartPanel[] = [...byProfile.values()].map((ps) => ({
+    title: `${profileTitle(ps[0]!)}, ${ps[0]!.service} service`,
+    groups: ps.map((p) => ({
+      name: IMPL_NAMES[p.impl].replace(/ \(.*\)$/, ""),
+      bars: [
+        { label: "failure → declared dead", ...p.stats["failToDeadMs"]! },
+        { label: "failure → service answering", ...p.stats["failToAnswerMs"]! },
+      ],
+    })),
+  }));
+  const runs = profiles[0]?.runs.length ?? 0;
+  return renderChart("Hard failure of the primary: what the client sees", panels, `${runs} runs each, one run of the benchmark, ${report.date.slice(0, 10)}; ${report.cores} cores (${report.cpu}), shared with other work`);
+}
+
+/** One markdown table per profile: rows are the measures, columns the systems. */
+export function comparisonMarkdown(profiles: ProfileResult[]): string[] {
+  const out: string[] = [];
+  const groups = new Map<string, ProfileResult[]>();
+  for (const p of profiles) groups.set(`${p.profile} ${p.service}`, [...(groups.get(`${p.profile} ${p.service}`) ?? []), p]);
+  const cell = (s: Stat | undefined, bold = false) => (s && s.n ? `${fmt(s.min)} / ${bold ? "**" : ""}${fmt(s.median)}${bold ? "**" : ""} / ${fmt(s.max)}` : "–");
+  for (const ps of groups.values()) {
+    out.push(`| ${profileTitle(ps[0]!)}, ${ps[0]!.service} service | ${ps.map((p) => IMPL_NAMES[p.impl]).join(" | ")} |`);
+    out.push(`|---|${ps.map(() => "---:").join("|")}|`);
+    const row = (label: string, f: (p: ProfileResult) => string) => out.push(`| ${label} | ${ps.map(f).join(" | ")} |`);
+    row("detection bound (deadtime; keepalived: 3 × advert + skew)", (p) => `${p.effectiveDeadtimeMs}`);
+    row("**failure → declared dead**", (p) => cell(p.stats["failToDeadMs"], true));
+    row("**failure → answering**", (p) => cell(p.stats["failToAnswerMs"], true));
+    row("declared dead → answering", (p) => cell(p.stats["deadToAnswerMs"]));
+    row("address added → gratuitous ARP at the client", (p) => cell(p.stats["ipToGarpMs"]));
+    row("runs with a gratuitous ARP seen", (p) => `${p.stats["ipToGarpMs"]!.n} of ${p.runs.length}`);
+    row("failed probes per failover", (p) => cell(p.stats["failedProbes"]));
+    row("revival → served by alpha again", (p) => cell(p.stats["failbackMs"]));
+    row("RSS idle, holder / backup (MiB)", (p) => (p.usage ? `${p.usage.alpha.rssMiB} / ${p.usage.bravo.rssMiB}` : "–"));
+    row("backup's peak RSS after the runs (MiB)", (p) => (p.usage ? `${p.usage.bravoPeakRssMiB}` : "–"));
+    row("CPU idle, holder / backup (% of a core)", (p) => (p.usage ? `${p.usage.alpha.cpuPct} / ${p.usage.bravo.cpuPct}` : "–"));
+    row("daemon processes, holder / backup", (p) => (p.usage ? `${p.usage.alpha.procs} / ${p.usage.bravo.procs}` : "–"));
+    row("false deaths during the runs", (p) => `${p.falseDeaths}`);
+    out.push("");
+  }
+  return out;
 }
 
 export const failoverBenchmark: Benchmark = {
