@@ -6,5 +6,6 @@ import { agentBenchmark } from "./agent.js";
 import { codecBenchmark } from "./codec.js";
 import { deviceBenchmark } from "./device.js";
 import { failoverBenchmark } from "./failover.js";
+import { simBenchmark } from "./sim.js";
 
-export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, agentBenchmark, failoverBenchmark, deviceBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [codecBenchmark, agentBenchmark, failoverBenchmark, deviceBenchmark, simBenchmark];
