@@ -196,6 +196,10 @@ export class Failover {
   message(now: number, from: string, body: Body): FailoverEffect[] {
     return this.run(now, () => {
       if (from !== this.c.peer || this.phase === "stopped") return;
+      // From a peer declared dead (membership hands on what arrives before its
+      // status says it is back): stale, and acting on it could start a group
+      // it still holds. Its return (status, partition) restarts negotiation.
+      if (!this.peerAlive && body.t !== "shutdone") return;
       switch (body.t) {
         case "starting":
           return this.onStarting();
