@@ -20,9 +20,9 @@
 // on lub0 are removed, lub0 comes up and lubdubd is started again. Nothing
 // else about the server changes (its disk: config and state dirs, survive).
 
-import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { Deframer, decodeClassicMessage, isDeviceMessage } from "@lubdub/protocol";
+import { Worker } from "node:worker_threads";
 import { AgentProc, writeHaDir } from "./agent-proc.js";
 import { DeviceProc } from "./device-proc.js";
 import { FailoverLab } from "./failover-lab.js";
@@ -31,25 +31,26 @@ import { PtyPair } from "./pty.js";
 export const NODES = ["alpha", "bravo"] as const;
 export const FENCE_SECRET = "fencing-lab-key";
 
-/** One server's serial cable through the test: server tty <-> tap <-> the device's host port. */
+/** One server's serial cable through the test: server tty <-> tap <-> the device's host port (pumped in a worker thread). */
 export class CableTap {
-  /** Drop the heartbeats the device relays to this server. */
-  cut = false;
-  /** Relayed frames dropped while cut. */
-  dropped = 0;
-  private readonly timer: NodeJS.Timeout;
-  private readonly buf = Buffer.allocUnsafe(65536);
-  private readonly deframer = new Deframer();
-  private toHost = "";
-  private toDevice = "";
-  private closed = false;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(12));
+  private stopped: Promise<void> | null = null;
 
   private constructor(
     private readonly pair: PtyPair,
-    private readonly hostFd: number,
-    private readonly devFd: number,
-  ) {
-    this.timer = setInterval(() => this.pump(), 2);
+    private readonly worker: Worker,
+  ) {}
+
+  /** Drop the heartbeats the device relays to this server. */
+  get cut(): boolean {
+    return Atomics.load(this.ctl, 0) === 1;
+  }
+  set cut(v: boolean) {
+    Atomics.store(this.ctl, 0, v ? 1 : 0);
+  }
+  /** Relayed frames dropped while cut. */
+  get dropped(): number {
+    return Atomics.load(this.ctl, 1);
   }
 
   /** The tty the server opens. */
@@ -60,80 +61,37 @@ export class CableTap {
   static async open(dir: string, name: string, deviceHostPort: string): Promise<CableTap> {
     const pair = await PtyPair.open({ dir, names: [`${name}-tty`, `${name}-tap`] });
     const flags = constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK;
-    return new CableTap(pair, openSync(pair.b, flags), openSync(deviceHostPort, flags));
+    const hostFd = openSync(pair.b, flags);
+    const devFd = openSync(deviceHostPort, flags);
+    const tap = new CableTap(pair, null as unknown as Worker);
+    const worker = new Worker(new URL("./cable-tap-worker.js", import.meta.url), { workerData: { hostFd, devFd, ctl: tap.ctl } });
+    (tap as unknown as { worker: Worker }).worker = worker;
+    worker.unref();
+    return tap;
   }
 
-  private read(fd: number): string {
-    let out = "";
-    for (;;) {
-      let n = 0;
-      try {
-        n = readSync(fd, this.buf, 0, this.buf.length, null);
-      } catch {
-        return out; // EAGAIN (EIO: the other side is gone)
-      }
-      if (n <= 0) return out;
-      out += this.buf.toString("latin1", 0, n);
+  private stopPump(): Promise<void> {
+    if (!this.stopped) {
+      Atomics.store(this.ctl, 2, 1);
+      this.stopped = new Promise<void>((resolve) => {
+        const t = setTimeout(() => void this.worker.terminate().then(() => resolve()), 1000);
+        this.worker.once("message", () => {
+          clearTimeout(t);
+          void this.worker.terminate().then(() => resolve());
+        });
+      });
     }
-  }
-
-  private write(fd: number, data: string): string {
-    let b = Buffer.from(data, "latin1");
-    while (b.length > 0) {
-      let n = 0;
-      try {
-        n = writeSync(fd, b);
-      } catch {
-        break; // full (EAGAIN) or gone: keep the rest (bounded below)
-      }
-      if (n <= 0) break;
-      b = b.subarray(n);
-    }
-    return b.toString("latin1").slice(-65536);
-  }
-
-  private pump(): void {
-    if (this.closed) return;
-    this.toDevice += this.read(this.hostFd);
-    if (this.toDevice) this.toDevice = this.write(this.devFd, this.toDevice);
-    const fromDevice = this.read(this.devFd);
-    if (fromDevice) {
-      for (const e of this.deframer.push(fromDevice)) {
-        if (e.frame === null) continue;
-        if (this.cut) {
-          const d = decodeClassicMessage(e.frame, 0, 0);
-          if (!(d.ok && isDeviceMessage(d.message))) {
-            this.dropped++;
-            continue;
-          }
-        }
-        this.toHost += e.frame;
-      }
-    }
-    if (this.toHost) this.toHost = this.write(this.hostFd, this.toHost);
+    return this.stopped;
   }
 
   /** Pulls the cable out of the server: its tty goes away. */
   async unplug(): Promise<void> {
-    this.stopPump();
+    await this.stopPump();
     await this.pair.close(false);
   }
 
-  private stopPump(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.timer);
-    for (const fd of [this.hostFd, this.devFd]) {
-      try {
-        closeSync(fd);
-      } catch {
-        // closed
-      }
-    }
-  }
-
   async close(): Promise<void> {
-    this.stopPump();
+    await this.stopPump();
     await this.pair.close(false);
   }
 }
