@@ -4,7 +4,7 @@
 // where ctl is an Int32Array on a SharedArrayBuffer: [0] cut (1/0), [1]
 // dropped frames, [2] stop (1 ends the pump).
 
-import { closeSync, readSync, writeSync } from "node:fs";
+import { readSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Deframer, decodeClassicMessage, isDeviceMessage } from "@lubdub/protocol";
 
@@ -45,14 +45,7 @@ function write(fd: number, data: string): string {
 
 const timer = setInterval(() => {
   if (Atomics.load(ctl, 2) === 1) {
-    clearInterval(timer);
-    for (const fd of [hostFd, devFd]) {
-      try {
-        closeSync(fd);
-      } catch {
-        // closed
-      }
-    }
+    clearInterval(timer); // the descriptors are the main thread's: it closes them
     parentPort?.postMessage("stopped");
     return;
   }

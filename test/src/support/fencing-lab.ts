@@ -35,6 +35,7 @@ export const FENCE_SECRET = "fencing-lab-key";
 export class CableTap {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(12));
   private stopped: Promise<void> | null = null;
+  private fds: number[] = [];
 
   private constructor(
     private readonly pair: PtyPair,
@@ -64,6 +65,7 @@ export class CableTap {
     const hostFd = openSync(pair.b, flags);
     const devFd = openSync(deviceHostPort, flags);
     const tap = new CableTap(pair, null as unknown as Worker);
+    tap.fds = [hostFd, devFd];
     const worker = new Worker(new URL("./cable-tap-worker.js", import.meta.url), { workerData: { hostFd, devFd, ctl: tap.ctl } });
     (tap as unknown as { worker: Worker }).worker = worker;
     worker.unref();
@@ -79,6 +81,14 @@ export class CableTap {
           clearTimeout(t);
           void this.worker.terminate().then(() => resolve());
         });
+      }).then(() => {
+        for (const fd of this.fds.splice(0)) {
+          try {
+            closeSync(fd);
+          } catch {
+            // closed
+          }
+        }
       });
     }
     return this.stopped;
