@@ -594,12 +594,21 @@ esac
     writeFileSync(join(n.configDir, "resource.d", GROUP_KEY), script, { mode: 0o755 });
   }
 
+  /**
+   * The device's settings. Shorter than a real installation's so the demo moves
+   * in seconds: outlets stay off 2 s in a reboot, a watchdog-cycled host is
+   * watched again after 10 s, and a host fenced at its peer's request may
+   * fence that peer after 3 s (fence.hold_ms; 10 min by default). With alpha
+   * started first, alpha fences bravo at the end of initdead (bravo was not
+   * heard yet), so without the short hold bravo could not fence alpha for
+   * the rest of the tour.
+   */
   private async startDevice(): Promise<void> {
     const settings: Record<string, string> = {
       "a.host": "alpha", "b.host": "bravo", "outlet.1": "alpha", "outlet.2": "bravo", "outlet.3": "switch", "outlet.4": "spare",
       "key.index": "1", "key.method": "sha1", "key.secret": this.secret,
       "console.user": CONSOLE_USER, "console.password": CONSOLE_PASSWORD,
-      "outlet.off_ms": String(OUTLET_OFF_MS), "wd.grace_ms": "10000", "fence.hold_ms": "60000",
+      "outlet.off_ms": String(OUTLET_OFF_MS), "wd.grace_ms": "10000", "fence.hold_ms": "3000",
     };
     const cfg = Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join("");
     const esc = cfg.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
@@ -614,7 +623,8 @@ esac
     this.deviceRunning = true;
     lines(child.stdout, (l) => {
       try {
-        const r = JSON.parse(l) as { event?: string; msg?: string; level?: number };
+        const r = JSON.parse(l) as { event?: string; msg?: string; level?: number; outlet?: number };
+        if ((r.event === "outlet-off" || r.event === "outlet-on") && typeof r.outlet === "number") this.setPower(r.outlet - 1, r.event === "outlet-on");
         if (!r.event || r.event === "status" || r.event === "port-open" || (r.level ?? 30) < 30) return;
         this.log("device", `${r.event}: ${r.msg ?? ""}`, (r.level ?? 30) >= 50 ? "error" : (r.level ?? 30) >= 40 ? "warn" : "info");
       } catch {
@@ -649,25 +659,34 @@ esac
     return list.map((o) => o.on);
   }
 
-  /** Outlet n (1-based) of the device feeds node n. */
-  private async powerFollowsOutlets(): Promise<void> {
+  /**
+   * Outlet n (1-based) of the device feeds node n. Called on the device's
+   * outlet-off/outlet-on log lines as they arrive (a fence's "off" must take
+   * the node down before its peer, told the fence is done, starts the
+   * service), and from the status file as a fallback.
+   */
+  private setPower(i: number, on: boolean): void {
+    const n = this.nodes[i];
+    if (!n || n.power === on || this.closed) return;
+    if (!on) {
+      n.power = false;
+      n.killNow();
+      this.log("demo", `outlet ${i + 1} off: ${n.name} loses power`, "warn");
+      void n.crash("off");
+    } else {
+      n.power = true;
+      this.log("demo", `outlet ${i + 1} on: ${n.name} boots`);
+      setTimeout(() => {
+        if (n.power && !this.closed && !n.child) n.start();
+      }, BOOT_MS);
+    }
+  }
+
+  private powerFollowsOutlets(): void {
     const now = this.outletStates();
     for (let i = 0; i < this.nodes.length; i++) {
-      const was = this.lastOutlets[i];
       const is = now[i];
-      if (is === undefined || was === is) continue;
-      const n = this.nodes[i]!;
-      if (!is) {
-        n.power = false;
-        this.log("demo", `outlet ${i + 1} off: ${n.name} loses power`, "warn");
-        await n.crash("off");
-      } else {
-        n.power = true;
-        this.log("demo", `outlet ${i + 1} on: ${n.name} boots`);
-        setTimeout(() => {
-          if (n.power && !this.closed && !n.child) n.start();
-        }, BOOT_MS);
-      }
+      if (is !== undefined && is !== this.lastOutlets[i]) this.setPower(i, is);
     }
     this.lastOutlets = now;
   }
@@ -678,7 +697,7 @@ esac
     try {
       if (this.deviceImpl) {
         this.readDeviceStatus();
-        await this.powerFollowsOutlets();
+        this.powerFollowsOutlets();
       }
       await Promise.all(this.nodes.map((n) => n.poll()));
       const was = this.servedBy;

@@ -26,13 +26,25 @@ const server = createServer((_req, res) => {
   res.writeHead(200, { "content-type": "text/plain", connection: "close" });
   res.end(`served by ${node} since ${started}\n`);
 });
+// A port still taken is tried again for a moment: the node that had it may
+// be losing its power right now (as an IP address is taken over only after
+// the old holder was fenced).
+const RETRY_MS = 1500;
+const firstTry = Date.now();
 server.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EADDRINUSE" && Date.now() - firstTry < RETRY_MS) {
+    setTimeout(listen, 100);
+    return;
+  }
   process.stderr.write(`http-service ${node}: ${e.message}\n`);
   process.exit(e.code === "EADDRINUSE" ? 3 : 1);
 });
-server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
-  writeFileSync(pidFile, `${process.pid}\n`);
-});
+function listen(): void {
+  server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+    writeFileSync(pidFile!, `${process.pid}\n`);
+  });
+}
+listen();
 const stop = () => server.close(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
