@@ -230,7 +230,10 @@ function lines(stream: NodeJS.ReadableStream | null, each: (line: string) => voi
 }
 
 /** Agent log events not worth a line in the demo's event log. */
-const QUIET_EVENTS = new Set(["config.warning", "rsc.garp-failed"]);
+const QUIET_EVENTS = new Set([
+  "config.warning", "rsc.garp-failed", "medium.open", "node.starting", "config.haresources-match", "fence.configured",
+  "device.reachable", "rsc.negotiation-start", "fence.attempt", "fence.result",
+]);
 
 /** A socat null-modem cable between two pty links. */
 class Cable {
@@ -313,6 +316,7 @@ class DemoNode {
         return;
       }
       if (!r.event || QUIET_EVENTS.has(r.event)) return;
+      if (r.event === "node.status" && !/status (active|dead)/.test(r.msg ?? "")) return;
       const level = (r.level ?? 30) >= 50 ? "error" : (r.level ?? 30) >= 40 ? "warn" : "info";
       if ((r.level ?? 30) < 30) return;
       this.log(this.name, `${r.event}: ${r.msg ?? ""}`, level);
@@ -458,7 +462,7 @@ export class DemoCluster {
   }
 
   log(source: string, text: string, level: DemoEvent["level"] = "info"): void {
-    const e = { at: Date.now(), source, text, level };
+    const e = { at: Date.now(), source, text: text.split(this.dir + "/").join(""), level };
     this.events.push(e);
     if (this.events.length > 500) this.events.splice(0, this.events.length - 500);
     for (const l of this.listeners) l(e);

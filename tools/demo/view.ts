@@ -91,9 +91,9 @@ export const KEYS: [string, string][] = [
   ["u", "cut/restore UDP"],
   ["s", "cut/restore serial"],
   ["h", "hang the primary's agent"],
-  ["p", "power-cycle the primary (device console)"],
+  ["p", "power-cycle the primary"],
   ["t", "standby"],
-  ["r", "bring everything back"],
+  ["r", "bring all back"],
   ["q", "quit"],
 ];
 
@@ -127,8 +127,10 @@ export function render(snap: Snapshot, events: DemoEvent[], cols: number, rows: 
     out.push("");
   }
   for (const n of notes) out.push(yellow(s, `note: ${n}`));
-  const keys = KEYS.map(([k, what]) => `${bold(s, k)} ${what}`).join("  ");
-  const footer = [message ? `> ${message}` : "", keys];
+  const keyText = KEYS.map(([k, what]) => `${bold(s, k)} ${what}`);
+  const half = Math.ceil(keyText.length / 2);
+  const keys = vlen(keyText.join("  ")) <= cols ? [keyText.join("  ")] : [keyText.slice(0, half).join("  "), keyText.slice(half).join("  ")];
+  const footer = [message ? `> ${message}` : "", ...keys];
   const room = Math.max(3, rows - out.length - footer.length - 1);
   out.push(bold(s, "EVENTS"));
   for (const e of events.slice(-(room - 1))) {
