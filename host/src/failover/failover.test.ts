@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type { AutoFailback } from "./failover.js";
+import { Failover, type AutoFailback, type FailoverEffect } from "./failover.js";
 import { FailoverPair } from "./testing/pair.js";
 
 const t = suite("failover");
@@ -136,6 +136,71 @@ t("a group that keeps failing is handed to the peer and not taken back by auto_f
   p.runFor(5000);
   assert.equal(p.holdings().alpha, ALL);
   noOverlap(p);
+});
+
+// Bug found by the simulator (npm run sim -- --seed 8256 --minutes 3): in
+// legacy mode a partition reset was still stopping every group when SIGTERM
+// came; its continuation restarted negotiation (ip-request for each group),
+// the peer's ip-request-resp made the node start them, and shutdone went out
+// while those starts ran. A node shutting down takes nothing new and says
+// shutdone only once no action of its own is running.
+t("legacy: SIGTERM during a partition reset takes nothing new and sends shutdone only after every action", () => {
+  const f = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode: "legacy" });
+  const groupsOf = (es: FailoverEffect[]) => es.filter((e): e is Extract<FailoverEffect, { kind: "groups" }> => e.kind === "groups");
+  const sent = (es: FailoverEffect[]) => es.filter((e): e is Extract<FailoverEffect, { kind: "send" }> => e.kind === "send").map((e) => e.body.t);
+  // Alone at start: fenced the peer (no STONITH) and took everything.
+  f.peerStatus(0, "init");
+  f.peerStatus(1, "dead");
+  let es = f.localActive(2, false);
+  const fence = es.find((e) => e.kind === "fence")!;
+  es = f.fenceDone(3, (fence as { id: number }).id, "n_stnth");
+  const start = groupsOf(es)[0]!;
+  assert.equal(start.keys, ALL);
+  f.groupsDone(4, start.id);
+  // The peer returns after a partition: everything is released, then negotiation would restart.
+  f.peerStatus(10, "up");
+  es = f.partitionHealed(11);
+  const partitionStop = groupsOf(es)[0]!;
+  assert.is(partitionStop.op, "stop");
+  // SIGTERM while that stop runs: nothing may be issued on top of it, and no shutdone yet.
+  es = f.shutdown(12);
+  assert.equal(groupsOf(es), []);
+  assert.not.ok(sent(es).includes("shutdone"));
+  // The stop finishes: no ip-request (no new negotiation), and shutdone now that nothing runs or is held.
+  es = f.groupsDone(13, partitionStop.id);
+  assert.not.ok(sent(es).includes("ip-request"), JSON.stringify(es));
+  assert.equal(groupsOf(es), []);
+  assert.ok(sent(es).includes("shutdone"));
+  assert.ok(es.some((e) => e.kind === "shutdown-complete"));
+  // A late reply to an earlier ip-request starts nothing.
+  es = f.message(14, "bravo", { t: "ip-request-resp", dest: "alpha", ipaddr: A[0]!, weown: true, ok: "OK" });
+  assert.equal(groupsOf(es), []);
+  assert.is(f.holding(), "none");
+});
+
+t("SIGTERM while a start runs: the start is waited for, then stopped, then shutdone", () => {
+  for (const mode of ["on", "off", "legacy"] as const) {
+    const f = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode });
+    const groupsOf = (es: FailoverEffect[]) => es.filter((e): e is Extract<FailoverEffect, { kind: "groups" }> => e.kind === "groups");
+    const sent = (es: FailoverEffect[]) => es.filter((e): e is Extract<FailoverEffect, { kind: "send" }> => e.kind === "send").map((e) => e.body.t);
+    // The peer said shutdone: alpha takes every group at once.
+    f.localActive(0, true);
+    let es = f.message(1, "bravo", { t: "shutdone" });
+    const start = groupsOf(es)[0]!;
+    assert.is(start.op, "start", mode);
+    es = f.shutdown(2);
+    assert.equal(groupsOf(es), [], mode);
+    assert.not.ok(sent(es).includes("shutdone"), mode);
+    es = f.groupsDone(3, start.id);
+    const stop = groupsOf(es)[0]!;
+    assert.is(stop.op, "stop", mode);
+    assert.equal(stop.keys, ALL, mode);
+    assert.not.ok(sent(es).includes("shutdone"), mode);
+    assert.not.ok(sent(es).includes("resource"), `${mode}: nothing but shutdone after 'resource none info=shutdown'`);
+    es = f.groupsDone(4, stop.id);
+    assert.ok(sent(es).includes("shutdone"), mode);
+    assert.is(f.holding(), "none", mode);
+  }
 });
 
 t("seeded random storms of boots, crashes, shutdowns, standbys and takeovers never run a group twice", () => {

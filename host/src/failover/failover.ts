@@ -146,6 +146,8 @@ export class Failover {
   private nextId = 1;
   /** What each outstanding group action or fence is for. */
   private readonly pending = new Map<number, (r: string[] | StonithResult) => void>();
+  /** Group actions issued and not yet answered (a subset of `pending`). */
+  private readonly groupActions = new Set<number>();
   private out: FailoverEffect[] = [];
   private now = 0;
 
@@ -225,6 +227,12 @@ export class Failover {
   /** The partition the membership just healed: both sides may hold everything. */
   partitionHealed(now: number): FailoverEffect[] {
     return this.run(now, () => {
+      if (this.shuttingDown()) {
+        // Releasing everything already; shutdone tells the peer. No new negotiation.
+        this.peerAlive = true;
+        this.peerShutDone = false;
+        return;
+      }
       // Heartbeat restarts itself here; lubdub does the same to its resources:
       // release everything, then negotiate afresh as at start.
       this.event("crit", FEV.partition, `${this.c.peer} returned after a partition: releasing all groups and negotiating again`, {});
@@ -236,6 +244,8 @@ export class Failover {
       this.peerAlive = true;
       this.peerShutDone = false;
       const restart = () => {
+        // SIGTERM may have come while the groups were stopping: then stay down.
+        if (this.shuttingDown()) return;
         this.localActiveInternal();
       };
       if (keys.length === 0) return restart();
@@ -296,24 +306,24 @@ export class Failover {
     });
   }
 
-  /** SIGTERM: release everything, tell the peer, then say shutdone. */
+  /**
+   * SIGTERM: release everything, tell the peer, then say shutdone. As in
+   * Heartbeat (shutdown_in_progress), a node shutting down takes nothing new:
+   * no negotiation, no ip-request, no acquisition on a late reply. Group
+   * actions already running are waited for (a start that is still running
+   * is stopped once it is done), and shutdone is sent only when no action of
+   * this node is running and nothing is held.
+   */
   shutdown(now: number): FailoverEffect[] {
     return this.run(now, () => {
-      if (this.phase === "shutdown" || this.phase === "stopped") return;
+      if (this.shuttingDown()) return;
       this.phase = "shutdown";
       this.standby = null;
+      this.rqstDeadline = null;
+      this.ipRequests.clear();
       this.event("info", FEV.shutdownStart, "shutting down: releasing every group", { held: [...this.held].join(" ") });
       if (this.c.mode !== "legacy") this.send({ t: "resource", rscHold: "none", full: { isStable: false }, info: "shutdown" });
-      const finish = () => {
-        this.send({ t: "shutdone" });
-        this.phase = "stopped";
-        this.event("info", FEV.shutdownDone, "all groups released; shutdown notice sent", {});
-        this.out.push({ kind: "shutdown-complete" });
-      };
-      const keys = this.order([...this.held]);
-      if (keys.length === 0) return finish();
-      // Shutting down always completes: a group that fails to stop is logged, not retried forever.
-      this.groups("stop", keys, "shutdown", () => finish());
+      this.continueShutdown();
     });
   }
 
@@ -325,7 +335,7 @@ export class Failover {
         this.goStable(true);
       }
       for (const [k, due] of this.ipRequests) {
-        if (this.held.has(k)) {
+        if (this.held.has(k) || this.shuttingDown()) {
           this.ipRequests.delete(k);
           continue;
         }
@@ -374,6 +384,7 @@ export class Failover {
   // ---- negotiation (auto_failback on/off) -------------------------------
 
   private localActiveInternal(): void {
+    if (this.shuttingDown()) return;
     if (!this.peerAlive) return this.aloneAtStart();
     if (this.c.mode === "legacy") return this.legacyRequestOwn();
     this.phase = "starting";
@@ -611,7 +622,7 @@ export class Failover {
       return;
     }
     this.acquire([...local, ...foreign], reason, () => {
-      if (this.c.mode === "legacy") return;
+      if (this.c.mode === "legacy" || this.shuttingDown()) return;
       this.sendFullResource(true, "req_our_resources()");
       if (foreign.length > 0) this.send({ t: "resource", rscHold: "foreign", full: null, info: "mach_down" });
     });
@@ -645,6 +656,8 @@ export class Failover {
     if (!g) return this.event("warn", FEV.unexpected, `ip-request for unknown group '${key}' from ${this.c.peer}`, { key });
     const reply = (weown: boolean) => this.send({ t: "ip-request-resp", dest: this.c.peer, ipaddr: key, weown, ok: "OK" });
     if (this.held.has(key) && this.transitions.get(key) === "stopping") return; // already on its way out; the asker retries
+    // Shutting down: every group is being released, and shutdone hands them over.
+    if (this.shuttingDown() && this.held.has(key)) return;
     if (!this.held.has(key)) return reply(false);
     const epoch = this.peerEpoch;
     this.groups("stop", [key], "ip-request", () => {
@@ -655,7 +668,7 @@ export class Failover {
 
   private onIpRequestResp(key: string, _weown: boolean): void {
     // Only what we asked for: a reply meant for an earlier process of ours is void.
-    if (!this.ipRequests.has(key) || this.held.has(key)) return;
+    if (this.shuttingDown() || !this.ipRequests.has(key) || this.held.has(key)) return;
     this.ipRequests.delete(key);
     this.acquire([key], "ip-request-resp", () => undefined);
   }
@@ -663,6 +676,8 @@ export class Failover {
   // ---- group actions --------------------------------------------------------
 
   private acquire(keys: string[], reason: string, then: () => void): void {
+    // A node shutting down takes nothing new (every caller checks; this is the backstop).
+    if (this.shuttingDown()) return;
     for (const k of keys) this.held.add(k);
     this.groups("start", this.order(keys), reason, then);
   }
@@ -670,9 +685,11 @@ export class Failover {
   /** Issues one group action; `then` runs when it finishes (whatever the outcome). */
   private groups(op: "start" | "stop", keys: string[], reason: string, then: () => void): void {
     const id = this.nextId++;
+    this.groupActions.add(id);
     for (const k of keys) this.transitions.set(k, op === "start" ? "starting" : "stopping");
     this.event("info", op === "start" ? FEV.acquire : FEV.release, `${op === "start" ? "acquiring" : "releasing"} ${keys.join(", ")} (${reason})`, { keys: keys.join(" "), reason });
     this.pending.set(id, (r) => {
+      this.groupActions.delete(id);
       const failed = Array.isArray(r) ? r.filter((k) => keys.includes(k)) : [];
       for (const k of keys) {
         this.transitions.delete(k);
@@ -692,8 +709,30 @@ export class Failover {
       }
       then();
       if (!(op === "start" && failed.length > 0)) this.reconcile(); // a failed start is not retried in a loop
+      this.continueShutdown();
     });
     this.out.push({ kind: "groups", id, op, keys, reason });
+  }
+
+  // ---- shutdown -----------------------------------------------------------------
+
+  private shuttingDown(): boolean {
+    return this.phase === "shutdown" || this.phase === "stopped";
+  }
+
+  /** Shutdown's next step: wait for running actions, release what is held, then say shutdone. */
+  private continueShutdown(): void {
+    if (this.phase !== "shutdown" || this.groupActions.size > 0) return;
+    const keys = this.order([...this.held]);
+    if (keys.length > 0) {
+      // Shutting down always completes: a group that fails to stop is logged, not retried forever.
+      this.groups("stop", keys, "shutdown", () => undefined);
+      return;
+    }
+    this.send({ t: "shutdone" });
+    this.phase = "stopped";
+    this.event("info", FEV.shutdownDone, "all groups released; shutdown notice sent", {});
+    this.out.push({ kind: "shutdown-complete" });
   }
 
   // ---- helpers ----------------------------------------------------------------
@@ -710,6 +749,8 @@ export class Failover {
   }
 
   private sendFullResource(stable: boolean | null, info: string | null = null): void {
+    // After `resource none info=shutdown` the peer hears nothing but shutdone.
+    if (this.shuttingDown()) return;
     const isStable = stable ?? this.phase === "stable";
     this.send({ t: "resource", rscHold: this.iHold(), full: { isStable }, info });
   }
