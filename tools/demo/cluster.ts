@@ -539,6 +539,7 @@ export class DemoCluster {
     })();
     this.log("demo", `started: alpha udp :${base + 1}, bravo udp :${base + 2}, service http://127.0.0.1:${base}/` + (this.deviceImpl ? `, device (${this.deviceImpl}) console 127.0.0.1:${this.consolePort}` : ""));
     this.pollTimer = setInterval(() => void this.poll(), 300);
+    this.notes.push(`ask an agent yourself: npx lubdub status --run-dir ${this.nodes[0]!.runDir}`);
   }
 
   private writeConfig(n: DemoNode, sendTo: string): void {

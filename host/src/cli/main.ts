@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerDecode } from "./commands/decode.js";
+import { registerDoctor } from "./doctor.js";
 import { registerFenceConfirm } from "./commands/fence-confirm.js";
 import { registerStandby } from "./commands/standby.js";
 import { registerStatus } from "./commands/status.js";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerStandby(program);
   registerFenceConfirm(program);
+  registerDoctor(program);
   return program;
 }
 
