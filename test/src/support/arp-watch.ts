@@ -28,6 +28,9 @@ export class ArpWatch {
   /** Watchers that exited while the watch was on, with their last output. */
   readonly exits: string[] = [];
   private stopped = false;
+  /** Called for each double answer and each reply's MAC, as they happen. */
+  onDouble: ((d: { at: number; macs: [string, string] }) => void) | null = null;
+  onMac: ((mac: string) => void) | null = null;
 
   constructor(private readonly lab: NetnsLab, private readonly host: number, private readonly address: string, private readonly iface = "lub0") {}
 
@@ -57,7 +60,12 @@ export class ArpWatch {
               const at = Date.now();
               this.replies++;
               this.macsSeen.add(mac);
-              if (last && last.mac !== mac && at - last.at <= SAME_ROUND_MS) this.doubles.push({ at, macs: [last.mac, mac] });
+              this.onMac?.(mac);
+              if (last && last.mac !== mac && at - last.at <= SAME_ROUND_MS) {
+                const d = { at, macs: [last.mac, mac] as [string, string] };
+                this.doubles.push(d);
+                this.onDouble?.(d);
+              }
               last = { mac, at };
             }
           });

@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { REPO_ROOT } from "./paths.js";
 import { ETC_NETNS, NetnsLab } from "./netns.js";
+import { ArpWatch } from "./arp-watch.js";
 
 export const VIP = "192.0.2.100";
 export const SERVICE_PORT = 8080;
@@ -72,7 +73,8 @@ export class FailoverLab {
   readonly probes: ProbeResult[] = [];
   private tcpdump: ChildProcess | null = null;
   readonly arpLines: string[] = [];
-  private watcher: ChildProcess | null = null;
+  /** The two-MAC watcher (started by startClient). */
+  arpWatch: ArpWatch | null = null;
   /** Every moment two MACs answered for the VIP within the same instant. */
   readonly doubleAnswers: string[] = [];
   readonly macsSeen = new Set<string>();
@@ -113,27 +115,13 @@ export class FailoverLab {
     });
     this.tcpdump = this.lab.exec(3, ["tcpdump", "-l", "-n", "-e", "-i", "lub0", "arp"]);
     this.tcpdump.stdout!.on("data", (d: Buffer) => this.arpLines.push(...d.toString().split("\n").filter(Boolean)));
-    // Broadcast a who-has for the VIP every 10 ms; two MACs answering one round is a split brain.
-    this.watcher = this.lab.exec(3, ["arping", "-b", "-i", "0.01", "-I", "lub0", VIP]);
-    let last: { mac: string; at: number } | null = null;
-    let buf = "";
-    this.watcher.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const m = /reply from \S+ \[([0-9A-Fa-f:]+)\]/.exec(line);
-        if (!m) continue;
-        const mac = m[1]!.toLowerCase();
-        const at = performance.now();
-        this.macsSeen.add(mac);
-        if (last && last.mac !== mac && at - last.at < WATCH_SAME_ROUND_MS) {
-          this.doubleAnswers.push(`${new Date().toISOString()}: ${last.mac} and ${mac} answered within ${(at - last.at).toFixed(1)} ms`);
-        }
-        last = { mac, at };
-      }
-    });
+    // Broadcast a who-has for the VIP every 100 ms; two MACs answering one round is a split brain.
+    // (This machine's arping takes whole seconds for -i, so staggered arpings; see arp-watch.ts.)
+    const watch = new ArpWatch(this.lab, 3, VIP);
+    watch.onDouble = (d) => this.doubleAnswers.push(`${new Date(d.at).toISOString()}: ${d.macs[0]} and ${d.macs[1]} answered one ARP round`);
+    watch.onMac = (mac) => this.macsSeen.add(mac);
+    watch.start();
+    this.arpWatch = watch;
   }
 
   /** Resolves when the client has been answered by `node`, with the time of the first such answer. */
@@ -157,7 +145,8 @@ export class FailoverLab {
 
   /** Kills the test services (by their pid files) and everything the lab started. */
   cleanup(): void {
-    for (const p of [this.probe, this.tcpdump, this.watcher]) p?.kill("SIGKILL");
+    this.arpWatch?.stop();
+    for (const p of [this.probe, this.tcpdump]) p?.kill("SIGKILL");
     for (const node of ["alpha", "bravo"]) {
       try {
         const pid = Number(readFileSync(join(this.base, `httpd-${node}.pid`), "utf8").trim());
@@ -171,5 +160,3 @@ export class FailoverLab {
   }
 }
 
-/** Replies to one broadcast round arrive within this much of each other. */
-const WATCH_SAME_ROUND_MS = 4;
