@@ -28,6 +28,8 @@ testWhere(t, `both nodes lose each other at once and both fence: the device's ar
     haresources: `alpha ${VIP}/24/lub0 httpd\nbravo ${VIP2}/24/lub0\n`,
     lubdubCf: "fencing timeout=10s attempt_timeout=3s retry=300ms retry_max=1s\ndevice_watchdog off\n",
     autoFailback: "on",
+    // A short hold, so every run is a fresh race (links come back before the loser boots).
+    settings: { "fence.hold_ms": "3000" },
   });
   const started = Date.now();
   const wins = [0, 0];

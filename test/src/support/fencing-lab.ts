@@ -154,7 +154,7 @@ export class FencingLab {
       baud: 115200,
       settings: {
         "a.host": "alpha", "b.host": "bravo", "key.index": "1", "key.method": "sha1", "key.secret": FENCE_SECRET,
-        "outlet.1": "alpha", "outlet.2": "bravo", "outlet.off_ms": "1000", "wd.grace_ms": "5000", "fence.hold_ms": "3000",
+        "outlet.1": "alpha", "outlet.2": "bravo", "outlet.off_ms": "1000", "wd.grace_ms": "5000", "fence.hold_ms": "20000",
         ...(this.o.settings ?? {}),
       },
       outlets: 2,
