@@ -40,9 +40,9 @@ export type NodeName = (typeof NODE_NAMES)[number];
 export const KEEPALIVE = "250ms";
 export const DEADTIME_S = 2;
 export const WARNTIME_S = 1;
-export const INITDEAD_S = 4;
+export const INITDEAD_S = 3;
 /** How long an outlet stays off in a reboot or a watchdog cycle (device setting outlet.off_ms). */
-export const OUTLET_OFF_MS = 2000;
+export const OUTLET_OFF_MS = 1000;
 /** How long a node takes to "boot" once its outlet is on again. */
 export const BOOT_MS = 500;
 export const CONSOLE_USER = "admin";
@@ -601,7 +601,7 @@ esac
 
   /**
    * The device's settings. Shorter than a real installation's so the demo moves
-   * in seconds: outlets stay off 2 s in a reboot, a watchdog-cycled host is
+   * in seconds: outlets stay off 1 s in a reboot, a watchdog-cycled host is
    * watched again after 10 s, and a host fenced at its peer's request may
    * fence that peer after 3 s (fence.hold_ms; 10 min by default). With alpha
    * started first, alpha fences bravo at the end of initdead (bravo was not
