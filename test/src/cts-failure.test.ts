@@ -8,6 +8,13 @@
 //
 // Settings (support/cts.ts FAST): keepalive 100 ms, deadtime 1 s, so a
 // failover must reach the client within deadtime + 1.5 s.
+//
+// "Cut all" and "the holder frozen" run here without fencing, where the
+// expected behaviour is Heartbeat's: split brain while the partition lasts
+// (asserted: the watcher sees both MACs), one holder again once it heals.
+// The same faults with fencing through the lubdub device, where exactly one
+// node survives and the client never sees two servers, are the fencing
+// acceptance tests (fencing-split.test.ts, fencing-watchdog.test.ts).
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
