@@ -203,6 +203,35 @@ t("SIGTERM while a start runs: the start is waited for, then stopped, then shutd
   }
 });
 
+// Bug found by the simulator (npm run sim -- --seed 11035 --minutes 3): a
+// node returning after a partition sent `starting` while the peer (which had
+// fenced it and taken its group) could not hear it; twenty seconds without an
+// answer, it took its own group as if the peer held nothing, and the group
+// ran on both. Silence from a live peer is not "holds nothing": ask again.
+t("auto_failback on/off: a live peer that never answers `starting` is asked again, and nothing is taken meanwhile", () => {
+  for (const mode of ["on", "off"] as const) {
+    const f = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode });
+    const groupsOf = (es: FailoverEffect[]) => es.filter((e) => e.kind === "groups");
+    const sent = (es: FailoverEffect[]) => es.filter((e): e is Extract<FailoverEffect, { kind: "send" }> => e.kind === "send").map((e) => e.body.t);
+    f.peerStatus(0, "active");
+    let es = f.localActive(0, true);
+    assert.ok(sent(es).includes("starting"), mode);
+    // The answer never comes: at each deadline, `starting` again and no group action.
+    for (let i = 1; i <= 3; i++) {
+      const at = f.nextWakeup();
+      assert.ok(Number.isFinite(at), mode);
+      es = f.tick(at);
+      assert.equal(groupsOf(es), [], `${mode}: nothing taken without the peer's answer`);
+      assert.ok(sent(es).includes("starting"), `${mode}: asked again`);
+    }
+    assert.is(f.holding(), "none", mode);
+    // The peer finally answers: it holds alpha's group (its "foreign") as well as its own.
+    es = f.message(f.nextWakeup() - 1, "bravo", { t: "resource", rscHold: "all", full: { isStable: true }, info: null });
+    assert.equal(groupsOf(es), [], `${mode}: the peer holds alpha's group`);
+    assert.is(f.snapshot().phase, "stable", mode);
+  }
+});
+
 t("seeded random storms of boots, crashes, shutdowns, standbys and takeovers never run a group twice", () => {
   const seed = Number(process.env.LUBDUB_SEED) || 20261125;
   let s = seed >>> 0;

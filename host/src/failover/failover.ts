@@ -23,7 +23,7 @@ export type AutoFailback = "on" | "off" | "legacy";
 export const RQSTDELAY_MS = 10_000;
 /** Heartbeat cancels a standby request the peer does not answer within this. */
 export const STANDBY_TIMEOUT_MS = 10_000;
-/** A `starting` that gets no `resource` back at all is treated like a silent peer after this. */
+/** A `starting` that gets no `resource` back from a live peer is sent again after this. */
 export const STARTING_TIMEOUT_MS = 2 * RQSTDELAY_MS;
 /** A group handed away because it kept failing here is not taken back for this long (no ping-pong). */
 export const FAILED_GROUP_HOLDOFF_MS = 5 * 60_000;
@@ -330,9 +330,20 @@ export class Failover {
   tick(now: number): FailoverEffect[] {
     return this.run(now, () => {
       if (this.rqstDeadline !== null && now >= this.rqstDeadline && this.phase !== "stable" && this.phase !== "shutdown" && this.phase !== "stopped") {
-        this.rqstDeadline = null;
-        this.event("info", FEV.stable, "no stable peer report in time: taking our own groups", {});
-        this.goStable(true);
+        if ((this.phase === "starting" || this.phase === "bothstarting") && this.peerAlive) {
+          // The peer is alive and has not said what it holds (our `starting`
+          // was sent while it could not hear us, or its answer was lost):
+          // silence is not "holds nothing" — it may run our groups since it
+          // took them over. Ask again; only its answer, or its death and
+          // fencing, lets this node take anything.
+          this.rqstDeadline = now + STARTING_TIMEOUT_MS;
+          this.event("warn", FEV.starting, `${this.c.peer} has not said what it holds: asking again`, {});
+          this.send({ t: "starting" });
+        } else {
+          this.rqstDeadline = null;
+          this.event("info", FEV.stable, "no stable peer report in time: taking our own groups", {});
+          this.goStable(true);
+        }
       }
       for (const [k, due] of this.ipRequests) {
         if (this.held.has(k) || this.shuttingDown()) {
