@@ -3,7 +3,7 @@
 // bridge, serial over a socat null-modem pair) losing either one kills
 // nobody and moves nothing; a flapping heartbeat path and 30 % random loss
 // do not either. The client (probing every 10 ms) must be served by the
-// primary throughout, with no pause over 500 ms, and the VIP must never
+// primary throughout, with no pause over 1 s (a failover would take longer and change the answering node, which is asserted separately), and the VIP must never
 // answer from two MACs.
 //
 // ucast is cut with nftables on the heartbeat port only (so the client's

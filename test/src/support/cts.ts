@@ -246,7 +246,7 @@ export class Cts {
   }
 
   /** The client was served by `node` only, without a gap longer than `maxGapMs`, from `from` to now. */
-  assertUninterrupted(node: string, from: number, maxGapMs = 500): void {
+  assertUninterrupted(node: string, from: number, maxGapMs = 1000): void {
     const to = Date.now() - 300; // the last probes may still be in flight
     const a = this.answers(from, to);
     assert.ok(a.length > 0, "no answers at all");
