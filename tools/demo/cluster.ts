@@ -11,6 +11,12 @@
 // reboot typed at the device's console, and (once the agent arms it) the
 // device's host watchdog, really take a node down and bring it back.
 //
+// As root (and when `ip netns` works), the network is real instead (see
+// netns.ts): each node in a network namespace of its own on a bridge, a client
+// in a third, and the resource a floating IP (IPaddr2) with an HTTP service
+// started by an LSB init script, probed from the client. `--no-netns` keeps
+// the loopback path.
+//
 // Everything started here is ended by PID in close(), and on exit.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -23,6 +29,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { consoleCommand } from "./console-client.js";
+import { DemoNet, haveNft, IFACE, netnsMissing, VIP, VIP_CIDR } from "./netns.js";
 import { UdpSwitch } from "./switch.js";
 
 /** The repository root (tools/dist/demo/cluster.js is three levels down). */
@@ -32,6 +39,12 @@ const LUBDUBD_DIST = join(REPO_ROOT, "host/dist/daemon/lubdubd.js");
 const DEVICE_SIM_BIN = join(REPO_ROOT, "device/bin/lubdub-device-sim.js");
 const DEVICE_LUA = join(REPO_ROOT, "device/dist/gateway.lua");
 const HTTP_SERVICE = join(dirname(fileURLToPath(import.meta.url)), "http-service.js");
+const HTTP_PROBE = join(dirname(fileURLToPath(import.meta.url)), "http-probe.js");
+/** The nodes' udpport on the root path (each has a namespace of its own): Heartbeat's default. */
+const NETNS_UDPPORT = 694;
+const NETNS_HTTP_PORT = 80;
+/** The LSB init script's name (/etc/init.d/httpd inside each node's namespace). */
+const INIT_SCRIPT = "httpd";
 
 export const NODE_NAMES = ["alpha", "bravo"] as const;
 export type NodeName = (typeof NODE_NAMES)[number];
@@ -59,6 +72,8 @@ export interface DemoOptions {
   fencing?: "auto" | "on" | "off";
   /** Keep the working directory after close(). */
   keep?: boolean;
+  /** auto: namespaces and a real floating IP when root and `ip netns` works; netns: insist; loopback: never. */
+  network?: "auto" | "netns" | "loopback";
   dir?: string;
 }
 
@@ -115,6 +130,21 @@ export interface Snapshot {
   servedBy: string | null;
   fencing: boolean;
   httpPort: number;
+  network: NetworkView;
+}
+
+export interface NetworkView {
+  mode: "netns" | "loopback";
+  /** Why this mode (e.g. "root", "--no-netns", "not root"). */
+  why: string;
+  /** The service's URL as the client asks it. */
+  url: string;
+  /** Root path only: the floating IP, the nodes that have it on their interface, the client's view. */
+  vip?: string;
+  vipOn?: string[];
+  /** The MAC the client's last answer came from (its ARP entry for the VIP). */
+  servedMac?: string | null;
+  hosts?: { name: string; ns: string; address: string; mac: string; link: boolean }[];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -283,8 +313,19 @@ class DemoNode {
     readonly udpport: number,
     readonly tty: string | null,
     private readonly log: (source: string, text: string, level?: DemoEvent["level"]) => void,
+    private readonly net: DemoNet | null = null,
   ) {
     this.dir = join(base, name);
+  }
+
+  /** Root path: whether this node's cable (its interface) is plugged in. */
+  link = true;
+
+  /** Root path: pulls or plugs this node's cable. */
+  setLink(up: boolean): void {
+    if (!this.net || this.link === up) return;
+    this.net.setLink(this.name, up);
+    this.link = up;
   }
 
   get configDir(): string {
@@ -302,11 +343,24 @@ class DemoNode {
 
   start(): void {
     if (this.child) return;
-    const child = spawn(process.execPath, [LUBDUBD_BIN, "--config-dir", this.configDir, "--state-dir", this.stateDir, "--run-dir", this.runDir, "--node-name", this.name], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const argv = [process.execPath, LUBDUBD_BIN, "--config-dir", this.configDir, "--state-dir", this.stateDir, "--run-dir", this.runDir, "--node-name", this.name];
+    const full = this.net ? this.net.exec(this.name, argv) : argv;
+    const child = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.agent = "running";
+    // Root path: a node that comes back starts with its cable out; it is
+    // plugged in once the agent has stopped what its previous life left (the
+    // floating IP still on its interface, the service), as the failover tests do.
+    let plugTimer: NodeJS.Timeout | null = null;
+    const plug = () => {
+      if (plugTimer) clearTimeout(plugTimer);
+      plugTimer = null;
+      if (this.child === child && !this.link) {
+        this.setLink(true);
+        this.log("demo", `${this.name}'s cable plugged back in`);
+      }
+    };
+    if (this.net && !this.link) plugTimer = setTimeout(plug, 10_000);
     lines(child.stdout, (l) => {
       let r: { event?: string; msg?: string; level?: number };
       try {
@@ -315,6 +369,7 @@ class DemoNode {
         this.log(this.name, l);
         return;
       }
+      if (r.event === "node.started" && plugTimer) plug();
       if (!r.event || QUIET_EVENTS.has(r.event)) return;
       if (r.event === "node.status" && !/status (active|dead)/.test(r.msg ?? "")) return;
       const level = (r.level ?? 30) >= 50 ? "error" : (r.level ?? 30) >= 40 ? "warn" : "info";
@@ -324,6 +379,7 @@ class DemoNode {
     // The demo's short initdead is on purpose (see the ha.cf comment): its warning is left out.
     lines(child.stderr, (l) => !/initdead .* may be too small/.test(l) && this.log(this.name, l, "warn"));
     child.once("exit", (code, signal) => {
+      if (plugTimer) clearTimeout(plugTimer);
       if (this.child === child) {
         this.child = null;
         this.status = null;
@@ -339,6 +395,8 @@ class DemoNode {
   async crash(state: AgentState): Promise<void> {
     const c = this.child;
     this.agent = state;
+    // Root path: the node's cable goes dead with it (as in the failover tests).
+    this.setLink(false);
     if (c?.pid !== undefined && c.exitCode === null) {
       const gone = new Promise<void>((r) => c.once("exit", () => r()));
       try {
@@ -455,6 +513,16 @@ export class DemoCluster {
   private staggered: Promise<void> = Promise.resolve();
   private readonly secret = randomBytes(16).toString("hex");
   private readonly exitHook = () => this.killNow();
+  /** Root path: the namespaces, the client's probe and what it saw. */
+  net: DemoNet | null = null;
+  private networkWhy = "";
+  private probe: ChildProcess | null = null;
+  private lastProbeAt = 0;
+  private servedMac: string | null = null;
+  private vipOn: string[] = [];
+  private udpCutHere = false;
+  private nftDropped = 0;
+  private nftOk = false;
 
   constructor(private readonly o: DemoOptions = {}) {
     this.dir = o.dir ?? mkdtempSync(join(tmpdir(), "lubdub-demo-"));
@@ -487,8 +555,17 @@ export class DemoCluster {
   /** Sets everything up and starts it; resolves once processes are started (not yet a cluster). */
   async start(): Promise<void> {
     process.on("exit", this.exitHook);
+    const want = this.o.network ?? "auto";
+    if (want === "loopback") {
+      this.networkWhy = "--no-netns";
+    } else {
+      const why = netnsMissing();
+      if (why && want === "netns") throw new Error(`--netns: ${why}`);
+      this.networkWhy = why ?? "root";
+      if (!why) this.net = DemoNet.create([...NODE_NAMES, "client"]);
+    }
     const base = await pickBasePort(this.o.basePort ?? 7940, this.o.basePort !== undefined);
-    this.httpPort = base;
+    this.httpPort = this.net ? NETNS_HTTP_PORT : base;
     this.consolePort = base + 3;
     const choice = this.o.device ?? "auto";
     this.serialAvailable = choice !== "none" && haveCommand("socat");
@@ -516,16 +593,28 @@ export class DemoCluster {
         ttys[i] = c.a;
       }
     }
-    // The switch first, so the agents' wildcard sockets come second.
-    this.udp = new UdpSwitch([
-      { listen: "127.0.0.2", port: base + 1 },
-      { listen: "127.0.0.3", port: base + 2 },
-    ]);
-    await this.udp.open();
-    for (let i = 0; i < 2; i++) {
-      const n = new DemoNode(NODE_NAMES[i]!, i, this.dir, base + 1 + i, ttys[i]!, (s, t, l) => this.log(s, t, l));
-      this.writeConfig(n, i === 0 ? "127.0.0.2" : "127.0.0.3");
-      this.nodes.push(n);
+    const net = this.net;
+    if (net) {
+      this.nftOk = haveNft();
+      if (!this.nftOk) this.notes.push("nft is not installed, so the u key cannot cut UDP: sudo apt-get install nftables");
+      if (!haveCommand("arping", ["-V"])) this.notes.push("arping is not installed: the floating IP moves without a gratuitous ARP, so the client finds it late. sudo apt-get install iputils-arping");
+      for (let i = 0; i < 2; i++) {
+        const n = new DemoNode(NODE_NAMES[i]!, i, this.dir, NETNS_UDPPORT, ttys[i]!, (s, t, l) => this.log(s, t, l), net);
+        this.writeConfig(n, net.host(NODE_NAMES[1 - i]!).address);
+        this.nodes.push(n);
+      }
+    } else {
+      // The switch first, so the agents' wildcard sockets come second.
+      this.udp = new UdpSwitch([
+        { listen: "127.0.0.2", port: base + 1 },
+        { listen: "127.0.0.3", port: base + 2 },
+      ]);
+      await this.udp.open();
+      for (let i = 0; i < 2; i++) {
+        const n = new DemoNode(NODE_NAMES[i]!, i, this.dir, base + 1 + i, ttys[i]!, (s, t, l) => this.log(s, t, l));
+        this.writeConfig(n, i === 0 ? "127.0.0.2" : "127.0.0.3");
+        this.nodes.push(n);
+      }
     }
     if (this.deviceImpl) await this.startDevice();
     // alpha first, bravo once alpha holds its group (or after initdead): two
@@ -537,9 +626,48 @@ export class DemoCluster {
       while (!this.closed && Date.now() < until && this.servedBy === null) await sleep(100);
       if (!this.closed && !this.nodes[1]!.child && this.nodes[1]!.power) this.nodes[1]!.start();
     })();
-    this.log("demo", `started: alpha udp :${base + 1}, bravo udp :${base + 2}, service http://127.0.0.1:${base}/` + (this.deviceImpl ? `, device (${this.deviceImpl}) console 127.0.0.1:${this.consolePort}` : ""));
+    const dev = this.deviceImpl ? `, device (${this.deviceImpl}) console 127.0.0.1:${this.consolePort}` : "";
+    if (net) {
+      const [a, b, c] = [net.host("alpha"), net.host("bravo"), net.host("client")];
+      this.log("demo", `started in network namespaces on a bridge: alpha ${a.address} (${a.mac}), bravo ${b.address} (${b.mac}), client ${c.address}; floating IP ${VIP}/${VIP_CIDR}, service http://${VIP}/` + dev);
+      this.startProbe(net);
+      this.notes.push(`ask the service yourself: ip netns exec ${c.ns} curl -s http://${VIP}/`);
+    } else {
+      this.log("demo", `started: alpha udp :${base + 1}, bravo udp :${base + 2}, service http://127.0.0.1:${base}/` + dev);
+    }
     this.pollTimer = setInterval(() => void this.poll(), 300);
     this.notes.push(`ask an agent yourself: npx lubdub status --run-dir ${this.nodes[0]!.runDir}`);
+  }
+
+  /** Root path: the client asks http://VIP/ every 250 ms from its namespace. */
+  private startProbe(net: DemoNet): void {
+    const argv = net.exec("client", [process.execPath, HTTP_PROBE, VIP, String(NETNS_HTTP_PORT), "250", String(process.pid)]);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    this.probe = child;
+    lines(child.stdout, (l) => {
+      let r: { t: number; node: string | null; mac: string | null };
+      try {
+        r = JSON.parse(l);
+      } catch {
+        return;
+      }
+      this.lastProbeAt = Date.now();
+      this.setServed(r.node, r.node ? r.mac : null);
+    });
+    lines(child.stderr, (l) => this.log("client", l, "warn"));
+    child.once("exit", (code, signal) => {
+      if (this.probe === child) this.probe = null;
+      if (!this.closed) this.log("client", `the client's probe exited (${signal ?? code})`, "error");
+    });
+  }
+
+  private setServed(node: string | null, mac: string | null): void {
+    if (node === this.servedBy && mac === this.servedMac) return;
+    this.servedBy = node;
+    this.servedMac = mac;
+    if (this.closed) return;
+    const who = mac ? this.net?.hosts.find((h) => h.mac === mac)?.name : undefined;
+    this.log("client", node ? `http://${VIP}/ served by ${node}, answered from MAC ${mac ?? "?"}${who ? ` (${who}'s)` : ""}` : `http://${VIP}/ does not answer`, node ? "info" : "warn");
   }
 
   private writeConfig(n: DemoNode, sendTo: string): void {
@@ -554,8 +682,9 @@ export class DemoCluster {
       `# short, so the demo is up in seconds; lubdub check warns that a real cluster wants 10 s or more`,
       `initdead ${INITDEAD_S}`,
       `udpport ${n.udpport}`,
-      `# to the peer through the demo's UDP switch (see tools/demo/switch.ts)`,
-      `ucast lo ${sendTo}`,
+      ...(this.net
+        ? [`# to the peer across the bridge (each node is in a network namespace of its own)`, `ucast ${IFACE} ${sendTo}`]
+        : [`# to the peer through the demo's UDP switch (see tools/demo/switch.ts)`, `ucast lo ${sendTo}`]),
       ...(n.tty ? ["baud 19200", `# the serial line to the device's port ${n.index === 0 ? "A" : "B"}, which relays it to the peer`, `serial ${n.tty}`] : []),
       ...(this.fencing && n.tty ? [`# fence the peer through the device on this node's serial line (outlets named after the nodes)`, `stonith_host * lubdub ${n.tty}`] : []),
       "auto_failback on",
@@ -565,8 +694,46 @@ export class DemoCluster {
     writeFileSync(join(n.configDir, "ha.cf"), hacf);
     writeFileSync(join(n.configDir, "authkeys"), `auth 1\n1 sha1 ${this.secret}\n`, { mode: 0o600 });
     chmodSync(join(n.configDir, "authkeys"), 0o600);
-    writeFileSync(join(n.configDir, "haresources"), `alpha ${GROUP_KEY}::${this.httpPort}\n`);
     const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    if (this.net) {
+      // The floating IP (IPaddr2 built-in), then the service, by its init script.
+      writeFileSync(join(n.configDir, "haresources"), `alpha ${VIP}/${VIP_CIDR}/${IFACE} ${INIT_SCRIPT}\n`);
+      this.net.installInitScript(n.name, INIT_SCRIPT, `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          ${INIT_SCRIPT}
+# Short-Description: lubdub demo HTTP service on the floating IP ${VIP}, node ${n.name}
+### END INIT INFO
+PIDFILE=${q(n.pidFile)}
+alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+case "$1" in
+start)
+  alive && exit 0
+  rm -f "$PIDFILE"
+  ${q(process.execPath)} ${q(HTTP_SERVICE)} ${NETNS_HTTP_PORT} ${n.name} "$PIDFILE" ${process.pid} ${VIP} </dev/null >>${q(join(n.dir, "http.log"))} 2>&1 &
+  child=$!
+  i=0
+  while [ $i -lt 50 ]; do
+    [ -f "$PIDFILE" ] && exit 0
+    kill -0 $child 2>/dev/null || exit 1
+    sleep 0.1; i=$((i+1))
+  done
+  exit 1;;
+stop)
+  if alive; then
+    pid=$(cat "$PIDFILE"); kill "$pid"
+    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  fi
+  rm -f "$PIDFILE"; exit 0;;
+status)
+  if alive; then echo "${INIT_SCRIPT} is running"; exit 0; fi
+  echo "${INIT_SCRIPT} is stopped"; exit 3;;
+restart|force-reload) "$0" stop && exec "$0" start;;
+*) echo "usage: $0 start|stop|status|restart" >&2; exit 2;;
+esac
+`);
+      return;
+    }
+    writeFileSync(join(n.configDir, "haresources"), `alpha ${GROUP_KEY}::${this.httpPort}\n`);
     const script = `#!/bin/sh
 # ${GROUP_KEY} PORT start|stop|status: the demo's service, one HTTP server on 127.0.0.1:PORT.
 PORT=$1
@@ -705,6 +872,15 @@ esac
         this.powerFollowsOutlets();
       }
       await Promise.all(this.nodes.map((n) => n.poll()));
+      if (this.net) {
+        const net = this.net;
+        const on = await Promise.all(this.nodes.map((n) => net.holdsVip(n.name)));
+        this.vipOn = this.nodes.filter((_, i) => on[i]).map((n) => n.name);
+        if (this.udpCutHere) this.nftDropped = await net.udpDropped();
+        // A client whose probe went quiet has no answer.
+        if (Date.now() - this.lastProbeAt > 2000) this.setServed(null, null);
+        return;
+      }
       const was = this.servedBy;
       this.servedBy = await probeService(this.httpPort);
       if (was !== this.servedBy) this.log("demo", this.servedBy ? `service http://127.0.0.1:${this.httpPort}/ served by ${this.servedBy}` : `service http://127.0.0.1:${this.httpPort}/ down`, this.servedBy ? "info" : "warn");
@@ -732,11 +908,28 @@ esac
       at: Date.now(),
       nodes: this.nodes.map((n) => n.view()),
       device,
-      udp: { up: this.udp?.up ?? false, forwarded: (this.udp?.forwarded[0] ?? 0) + (this.udp?.forwarded[1] ?? 0), dropped: (this.udp?.dropped[0] ?? 0) + (this.udp?.dropped[1] ?? 0) },
+      udp: this.net
+        ? { up: !this.udpCutHere, forwarded: 0, dropped: this.nftDropped }
+        : { up: this.udp?.up ?? false, forwarded: (this.udp?.forwarded[0] ?? 0) + (this.udp?.forwarded[1] ?? 0), dropped: (this.udp?.dropped[0] ?? 0) + (this.udp?.dropped[1] ?? 0) },
       serial: { available: this.deviceImpl !== null, cut: this.serialCut },
       servedBy: this.servedBy,
       fencing: this.fencing,
       httpPort: this.httpPort,
+      network: this.networkView(),
+    };
+  }
+
+  private networkView(): NetworkView {
+    const net = this.net;
+    if (!net) return { mode: "loopback", why: this.networkWhy, url: `http://127.0.0.1:${this.httpPort}/` };
+    return {
+      mode: "netns",
+      why: this.networkWhy,
+      url: `http://${VIP}/`,
+      vip: `${VIP}/${VIP_CIDR}`,
+      vipOn: this.vipOn,
+      servedMac: this.servedMac,
+      hosts: net.hosts.map((h) => ({ ...h, link: this.nodes.find((n) => n.name === h.name)?.link ?? true })),
     };
   }
 
@@ -751,7 +944,25 @@ esac
     return `killed ${p.name}`;
   }
 
+  /** Whether UDP can be cut here (the root path needs nft). */
+  get udpCuttable(): boolean {
+    return this.net ? this.nftOk : this.udp !== null;
+  }
+
+  get udpCut(): boolean {
+    return this.net ? this.udpCutHere : this.udp !== null && !this.udp.up;
+  }
+
   cutUdp(cut: boolean): string {
+    if (this.net) {
+      if (!this.nftOk) return "cutting UDP needs nft (nftables)";
+      if (cut === this.udpCutHere) return cut ? "UDP cut" : "UDP restored";
+      this.net.cutUdp("alpha", NETNS_UDPPORT, cut);
+      this.udpCutHere = cut;
+      if (!cut) this.nftDropped = 0;
+      this.log("demo", cut ? `UDP link cut (nftables in alpha's namespace drops udp port ${NETNS_UDPPORT} both ways)` : "UDP link restored (nftables table deleted)", cut ? "warn" : "info");
+      return cut ? "UDP cut" : "UDP restored";
+    }
     if (!this.udp) return "no UDP switch";
     this.udp.up = !cut;
     this.log("demo", cut ? "UDP link cut (the switch drops every datagram)" : "UDP link restored", cut ? "warn" : "info");
@@ -812,7 +1023,7 @@ esac
 
   /** Bring everything back: links, hung agents, power, stopped agents. */
   async restore(): Promise<string> {
-    if (this.udp && !this.udp.up) this.cutUdp(false);
+    if (this.udpCut) this.cutUdp(false);
     if (this.serialCut) await this.cutSerial(false);
     for (const n of this.nodes) {
       if (n.agent === "hung") {
@@ -853,6 +1064,8 @@ esac
     }
     for (const c of this.cables) c.pull();
     this.udp?.close();
+    this.stopProbe();
+    this.net?.cleanup();
     process.off("exit", this.exitHook);
     if (!this.o.keep) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -868,6 +1081,20 @@ esac
       }
     }
     for (const c of this.cables) c.pull();
+    this.stopProbe();
+    this.net?.cleanup();
     if (!this.o.keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private stopProbe(): void {
+    const p = this.probe;
+    this.probe = null;
+    if (p?.pid !== undefined && p.exitCode === null && p.signalCode === null) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
   }
 }

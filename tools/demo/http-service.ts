@@ -4,8 +4,10 @@
 // service's script. Only one process can listen on the port: that is the
 // demo's stand-in for the floating IP address.
 //
-//   node http-service.js PORT NODE PIDFILE WATCH_PID
+//   node http-service.js PORT NODE PIDFILE WATCH_PID [HOST]
 //
+// HOST is 127.0.0.1 unless given (on the root path: the floating IP, which
+// IPaddr2 puts on the node's interface before the init script starts this).
 // The pid file is written once the port is bound; exit 3 when the port is
 // taken (another node still serves it). The process ends by itself when
 // WATCH_PID (the demo) is gone, so nothing outlives the demo.
@@ -13,7 +15,8 @@
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 
-const [portText, node, pidFile, watchText] = process.argv.slice(2);
+const [portText, node, pidFile, watchText, hostArg] = process.argv.slice(2);
+const host = hostArg || "127.0.0.1";
 const port = Number(portText);
 const watch = Number(watchText);
 if (!Number.isInteger(port) || !node || !pidFile) {
@@ -40,7 +43,7 @@ server.on("error", (e: NodeJS.ErrnoException) => {
   process.exit(e.code === "EADDRINUSE" ? 3 : 1);
 });
 function listen(): void {
-  server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+  server.listen({ port, host, exclusive: true }, () => {
     writeFileSync(pidFile!, `${process.pid}\n`);
   });
 }

@@ -1,5 +1,6 @@
 // `npm run demo`: a two-node lubdub cluster and its device on this machine,
-// with a live terminal view and keys to break it. No root needed.
+// with a live terminal view and keys to break it. No root needed; as root,
+// the nodes get network namespaces and the resource is a real floating IP.
 //
 //   npm run demo                       the live view (q or Ctrl-C quits)
 //   npm run demo -- --script           the scripted failover tour; exit 0 when the cluster behaved
@@ -7,18 +8,27 @@
 
 import { parseArgs } from "node:util";
 import { DemoCluster, type DeviceChoice } from "./cluster.js";
+import { VIP } from "./netns.js";
 import { runTour } from "./tour.js";
 import { ANSI, KEYS, render } from "./view.js";
 
 const USAGE = `Usage: npm run demo -- [options]
 
-Two lubdubd nodes (alpha, bravo) and a lubdub device on this machine, without
-root: UDP heartbeats through a switch on loopback addresses, serial heartbeats
-through the device (socat pty pairs), each node's power on a device outlet,
-and an HTTP service on 127.0.0.1 as the resource that moves.
+Two lubdubd nodes (alpha, bravo) and a lubdub device on this machine: serial
+heartbeats through the device (socat pty pairs), each node's power on a device
+outlet, and a resource that moves.
+
+Without root: UDP heartbeats through a switch on loopback addresses, and an
+HTTP service on 127.0.0.1 as the resource.
+As root (when \`ip netns\` works): each node in a network namespace of its own
+on a bridge, with a client in a third; the resource is a real floating IP,
+${VIP}/24 (IPaddr2), and an HTTP service started by an LSB init script,
+which the client asks every 250 ms. All of it is removed on exit.
 
 Options:
   --script            run the scripted failover tour and exit (0: the cluster behaved)
+  --no-netns          the loopback path even as root
+  --netns             insist on network namespaces (exit 70 when they cannot be made)
   --base-port N       first of four ports: service, alpha's and bravo's udpport,
                       device console (default 7940, or the next free block)
   --device KIND       auto (Lua gateway when lua5.1 with luaposix and bitop is
@@ -46,6 +56,8 @@ async function main(): Promise<number> {
         log: { type: "boolean", default: false },
         "no-color": { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
+        "no-netns": { type: "boolean", default: false },
+        netns: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -67,6 +79,10 @@ async function main(): Promise<number> {
     process.stderr.write(`demo: --fencing must be auto, on or off\n`);
     return 64;
   }
+  if (args.netns && args["no-netns"]) {
+    process.stderr.write(`demo: --netns and --no-netns: pick one\n`);
+    return 64;
+  }
   let basePort: number | undefined;
   if (args["base-port"] !== undefined) {
     basePort = Number(args["base-port"]);
@@ -76,7 +92,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const cluster = new DemoCluster({ device, fencing: args.fencing as "auto", keep: args.keep!, ...(basePort !== undefined ? { basePort } : {}) });
+  const cluster = new DemoCluster({ device, fencing: args.fencing as "auto", keep: args.keep!, network: args["no-netns"] ? "loopback" : args.netns ? "netns" : "auto", ...(basePort !== undefined ? { basePort } : {}) });
   const live = !args.script && !args.log && process.stdout.isTTY === true;
   const color = !args["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   let quitting = false;
@@ -111,7 +127,7 @@ async function main(): Promise<number> {
   if (!live) {
     const t0 = Date.now();
     cluster.listeners.push((e) => {
-      if (args.script && e.source !== "demo" && e.level === "info" && !/^(rsc\.|node\.dead|fence\.|device\.watchdog|comm\.)/.test(e.text)) return;
+      if (args.script && e.source !== "demo" && e.source !== "client" && e.level === "info" && !/^(rsc\.|node\.dead|fence\.|device\.watchdog|comm\.)/.test(e.text)) return;
       process.stdout.write(`${((e.at - t0) / 1000).toFixed(1).padStart(6)}s ${e.source.padEnd(6)} ${e.text}\n`);
     });
   } else {
@@ -127,7 +143,11 @@ async function main(): Promise<number> {
     await cluster.close().catch(() => undefined);
     return 70;
   }
-  for (const n of cluster.notes) if (!live) process.stdout.write(`note: ${n}\n`);
+  if (!live) {
+    const nw = cluster.snapshot().network;
+    process.stdout.write(`network: ${nw.mode === "netns" ? `network namespaces on a bridge (${nw.why}), floating IP ${nw.vip}, service ${nw.url}` : `loopback (${nw.why}), service ${nw.url}`}\n`);
+    for (const n of cluster.notes) process.stdout.write(`note: ${n}\n`);
+  }
 
   if (args.script) {
     const ok = await runTour(cluster, (l) => process.stdout.write(`${l}\n`));

@@ -100,19 +100,32 @@ export const KEYS: [string, string][] = [
 export function render(snap: Snapshot, events: DemoEvent[], cols: number, rows: number, s: Style, message: string, notes: string[]): string[] {
   const out: string[] = [];
   const fencing = snap.fencing ? green(s, "fencing through the device") : snap.device ? yellow(s, "no fencing (this lubdubd does not drive it)") : yellow(s, "no device");
-  out.push(`${bold(s, "lubdub demo")}: two lubdubd nodes${snap.device ? " and a device" : ""} on this machine   ${dim(s, clock(snap.at))}   ${fencing}`);
+  const nw = snap.network;
+  const where = nw.mode === "netns" ? green(s, `network namespaces (${nw.why})`) : yellow(s, `loopback (${nw.why})`);
+  out.push(`${bold(s, "lubdub demo")}: two lubdubd nodes${snap.device ? " and a device" : ""} on this machine   ${dim(s, clock(snap.at))}   ${where}   ${fencing}`);
   const served = snap.servedBy ? green(s, `served by ${snap.servedBy}`) : red(s, "not served");
-  out.push(`service http://127.0.0.1:${snap.httpPort}/  ${served}`);
+  if (nw.mode === "netns") {
+    const on = nw.vipOn ?? [];
+    const holder = on.length === 0 ? red(s, "on nobody") : on.length === 1 ? green(s, `on ${on[0]}`) : yellow(s, `on ${on.join(" and ")}`);
+    const macOf = nw.hosts?.find((h) => h.mac === nw.servedMac)?.name;
+    const from = snap.servedBy && nw.servedMac ? ` from MAC ${nw.servedMac}${macOf ? ` (${macOf})` : ""}` : "";
+    out.push(`floating IP ${nw.vip} ${holder}   client: ${nw.url} ${served}${from}`);
+  } else {
+    out.push(`service ${nw.url}  ${served}`);
+  }
   out.push("");
   out.push(dim(s, `  ${pad("NODE", 7)} ${pad("POWER", 6)} ${pad("AGENT", 10)} ${pad("STATE", 8)} ${pad("HOLDS", 22)} PEER AND LINKS (per medium)`));
   for (const n of snap.nodes) out.push(nodeRow(s, n));
   out.push("");
   const udp = snap.udp.up ? green(s, "up") : red(s, "CUT");
   const serial = !snap.serial.available ? dim(s, "none (no socat)") : snap.serial.cut ? red(s, "alpha's cable PULLED") : green(s, "plugged");
-  out.push(`  UDP switch ${udp} (${snap.udp.forwarded} forwarded, ${snap.udp.dropped} dropped)   serial cables ${serial}`);
+  if (nw.mode === "netns") out.push(`  bridge: UDP ${udp}${snap.udp.up ? "" : ` (nftables, ${snap.udp.dropped} dropped)`}   serial cables ${serial}`);
+  else out.push(`  UDP switch ${udp} (${snap.udp.forwarded} forwarded, ${snap.udp.dropped} dropped)   serial cables ${serial}`);
   for (const n of snap.nodes) {
     const media = (n.status?.media ?? []).map((m) => `${m.kind} ${m.kind === "serial" ? "ttyS0" : m.link}: ${m.sent} out ${m.received} in${m.note ? ` (${m.note})` : ""}`).join("; ");
-    out.push(dim(s, `  ${pad(n.name, 7)} udp :${n.udpport}  ${media || "-"}`));
+    const h = nw.hosts?.find((x) => x.name === n.name);
+    const addr = h ? `${h.address} ${h.mac} link ${h.link ? "up" : red(s, "DOWN")}` : `udp :${n.udpport}`;
+    out.push(dim(s, `  ${pad(n.name, 7)} ${addr}  ${media || "-"}`));
   }
   out.push("");
   if (snap.device) {
