@@ -1,7 +1,8 @@
 // `npm run demo`, as a new user runs it: the scripted tour passes (exit 0),
-// and the live view, driven in tmux (send-keys, capture-pane), shows a
-// working cluster within 10 seconds, moves the service when the primary is
-// killed, and leaves nothing behind when quit.
+// on the loopback path and (as root) on the network-namespace path with a real
+// floating IP, and the live view, driven in tmux (send-keys, capture-pane),
+// shows a working cluster within 10 seconds, moves the service when the
+// primary is killed, and leaves nothing behind when quit.
 
 import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -11,7 +12,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { REPO_ROOT } from "./support/paths.js";
-import { LUA, type Requirement, SOCAT, testWhere } from "./support/require.js";
+import { LUA, NETNS_LAB, type Requirement, SOCAT, testWhere } from "./support/require.js";
 
 const t = suite("demo");
 
@@ -48,6 +49,30 @@ async function freeBase(): Promise<number> {
   }
 }
 
+/** What a demo run (by PID) made that is still there: namespaces, /etc/netns entries. */
+function netnsLeftovers(pid: number): string[] {
+  const mine = (n: string) => n.startsWith(`lubdub-demo-${pid}-`);
+  const ns = (spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "").split("\n").map((l) => l.split(" ")[0]!).filter(mine);
+  const etc = spawnSync("ls", ["/etc/netns"], { encoding: "utf8" }).stdout ?? "";
+  return [...ns, ...etc.split("\n").filter(mine).map((e) => `/etc/netns/${e}`)];
+}
+
+/** Runs the demo to its end; its exit code, output and PID. */
+async function runDemo(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string; pid: number }> {
+  const child = spawn(process.execPath, [DEMO, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, "SIGINT"), timeoutMs);
+    child.once("exit", (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { code, out, pid: child.pid! };
+}
+
 /** The root package.json's demo script when it has one, else the same program run directly. */
 function demoCommand(args: string[]): string[] {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> };
@@ -66,7 +91,8 @@ t("--help exits 0 and lists the keys; a bad option exits 64", () => {
 
 testWhere(t, "npm run demo -- --script: the failover tour passes (exit 0) and cleans up", [BUILT, SOCAT], async () => {
   const base = await freeBase();
-  const [cmd, ...args] = demoCommand(["--script", "--base-port", String(base)]);
+  // The loopback path, even when the tests run as root (the next test takes the namespace path).
+  const [cmd, ...args] = demoCommand(["--script", "--no-netns", "--base-port", String(base)]);
   const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -81,7 +107,53 @@ testWhere(t, "npm run demo -- --script: the failover tour passes (exit 0) and cl
   assert.is(code, 0, out);
   assert.ok(/tour passed: (\d+) of \1 steps/.test(out), out);
   assert.ok(out.includes("PASS kill the primary"), out);
+  assert.ok(/^network: loopback \(--no-netns\)/m.test(out), out);
   assert.ok(await blockFree(base), "the demo's ports are free again after it exits");
+});
+
+testWhere(t, "as root: --script with each node in a network namespace, a real floating IP, and nothing left behind", [BUILT, SOCAT, ...NETNS_LAB], async () => {
+  const base = await freeBase();
+  const { code, out, pid } = await runDemo(["--script", "--netns", "--base-port", String(base)]);
+  assert.is(code, 0, out);
+  assert.ok(/^network: network namespaces on a bridge \(root\), floating IP 192\.0\.2\.100\/24/m.test(out), out);
+  assert.ok(/tour passed: (\d+) of \1 steps/.test(out), out);
+  assert.ok(out.includes("PASS kill the primary (SIGKILL, cable pulled): bravo takes the floating IP, the client is answered from bravo's MAC"), out);
+  // The client saw the move: answered by alpha from alpha's MAC, then by bravo from bravo's.
+  assert.ok(/client +http:\/\/192\.0\.2\.100\/ served by alpha, answered from MAC [0-9a-f:]{17} \(alpha's\)/.test(out), out);
+  assert.ok(/client +http:\/\/192\.0\.2\.100\/ served by bravo, answered from MAC [0-9a-f:]{17} \(bravo's\)/.test(out), out);
+  assert.ok(out.includes("acquiring 192.0.2.100/24/lub0"), out);
+  assert.equal(netnsLeftovers(pid), [], "namespaces and /etc/netns entries removed");
+  const veths = spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout ?? "";
+  assert.not.ok(veths.includes(`ld${pid}`), "no veth left in the root namespace");
+  assert.ok(await blockFree(base), "the device console's port is free again");
+});
+
+testWhere(t, "as root: Ctrl-C (SIGINT) in the middle removes the namespaces and ends what the demo started", [BUILT, SOCAT, ...NETNS_LAB], async () => {
+  const base = await freeBase();
+  const child = spawn(process.execPath, [DEMO, "--log", "--netns", "--base-port", String(base)], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const until = Date.now() + 20_000;
+  while (!/served by alpha/.test(out) && Date.now() < until) await sleep(100);
+  assert.ok(/served by alpha/.test(out), out);
+  const pid = child.pid!;
+  assert.ok(netnsLeftovers(pid).length >= 4, "namespaces exist while it runs");
+  const kids = (spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout ?? "").split("\n").filter(Boolean).map(Number);
+  process.kill(pid, "SIGINT");
+  const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  assert.is(code, 130, out);
+  await sleep(300);
+  assert.equal(netnsLeftovers(pid), []);
+  const alive = kids.filter((k) => {
+    try {
+      process.kill(k, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(alive, [], "every process the demo started has ended");
 });
 
 testWhere(t, "live view in tmux: a cluster within 10 s, the service moves when the primary is killed, q quits cleanly", [BUILT, SOCAT, TMUX], async () => {
@@ -110,7 +182,9 @@ testWhere(t, "live view in tmux: a cluster within 10 s, the service moves when t
     assert.ok(/DEVICE/.test(up), up);
     assert.ok(/outlets\s+1 alpha ON\s+2 bravo ON/.test(up), up);
     assert.ok(/port a alpha .*watchdog/.test(up), up);
-    assert.ok(/udp\(lo\) up, serial up/.test(up), up);
+    // As root the demo takes the namespace path (and says so in its header), else loopback.
+    assert.ok(/udp\((lo|lub0)\) up, serial up/.test(up), up);
+    assert.ok(/network namespaces \(root\)|loopback \(not root\)/.test(up), up);
 
     tmux("send-keys", "-t", "demo", "k");
     const moved = await waitPane((s) => /served by bravo/.test(s), 20_000, "service served by bravo after k");

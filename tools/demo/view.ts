@@ -106,10 +106,12 @@ export function render(snap: Snapshot, events: DemoEvent[], cols: number, rows: 
   const served = snap.servedBy ? green(s, `served by ${snap.servedBy}`) : red(s, "not served");
   if (nw.mode === "netns") {
     const on = nw.vipOn ?? [];
-    const holder = on.length === 0 ? red(s, "on nobody") : on.length === 1 ? green(s, `on ${on[0]}`) : yellow(s, `on ${on.join(" and ")}`);
+    const plugged = on.filter((n) => nw.hosts?.find((h) => h.name === n)?.link !== false);
+    const pulled = on.filter((n) => !plugged.includes(n)).map((n) => ` (and ${n}'s, cable pulled)`).join("");
+    const holder = plugged.length === 0 ? red(s, "on nobody") : plugged.length === 1 ? green(s, `on ${plugged[0]}`) : red(s, `on ${plugged.join(" and ")}`);
     const macOf = nw.hosts?.find((h) => h.mac === nw.servedMac)?.name;
     const from = snap.servedBy && nw.servedMac ? ` from MAC ${nw.servedMac}${macOf ? ` (${macOf})` : ""}` : "";
-    out.push(`floating IP ${nw.vip} ${holder}   client: ${nw.url} ${served}${from}`);
+    out.push(`floating IP ${nw.vip} ${holder}${pulled}   client: ${nw.url} ${served}${from}`);
   } else {
     out.push(`service ${nw.url}  ${served}`);
   }
