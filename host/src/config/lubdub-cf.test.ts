@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { monitorFor, parseLubdubCf } from "./lubdub-cf.js";
+import { DEVICE_WATCHDOG_MAX_MS, DEVICE_WATCHDOG_MIN_MS, deviceWatchdogMs, monitorFor, parseLubdubCf } from "./lubdub-cf.js";
 import { policyConfig } from "../fencing/setup.js";
 
 const t = suite("lubdub.cf");
@@ -74,6 +74,53 @@ t("bad fencing lines name their line", () => {
     assert.match(e[0]!.message, re, text);
     assert.is(e[0]!.line, text.split("\n").length, text);
   }
+});
+
+t("device_watchdog: a time arms the device's watchdog with it, off never arms it, no line means ha.cf deadtime", () => {
+  const cases: [string, number | null][] = [
+    ["device_watchdog 10s", 10000],
+    ["device_watchdog 1500ms", 1500],
+    ["device_watchdog 2min", 120000],
+    ["device_watchdog 5", 5000],
+    ["device_watchdog 1s", 1000],
+    ["device_watchdog 10min", 600000],
+    ["device_watchdog off", null],
+  ];
+  for (const [text, ms] of cases) {
+    const r = parseLubdubCf(`# the device\n${text}  # comment\n`, "lubdub.cf", KEYS);
+    assert.equal(r.diagnostics, [], text);
+    assert.equal(r.config.deviceWatchdog, { timeoutMs: ms, line: 2 }, text);
+    assert.is(deviceWatchdogMs(r.config.deviceWatchdog, 30000), ms, text);
+  }
+  const none = parseLubdubCf("monitor * interval=10s\n", "lubdub.cf", KEYS);
+  assert.is(none.config.deviceWatchdog, undefined);
+  // Without the line: ha.cf deadtime, kept within the device's own bounds (1 s to 10 min).
+  assert.is(deviceWatchdogMs(undefined, 30000), 30000);
+  assert.is(deviceWatchdogMs(undefined, 500), DEVICE_WATCHDOG_MIN_MS);
+  assert.is(deviceWatchdogMs(undefined, 3_600_000), DEVICE_WATCHDOG_MAX_MS);
+});
+
+t("bad device_watchdog lines name their line", () => {
+  const cases: [string, RegExp][] = [
+    ["device_watchdog", /device_watchdog: TIME or off/],
+    ["device_watchdog 10s 20s", /device_watchdog: TIME or off/],
+    ["device_watchdog off now", /device_watchdog: TIME or off/],
+    ["device_watchdog soon", /'soon' is not a duration from 1s to 10min \(or off\)/],
+    ["device_watchdog 999ms", /'999ms' is not a duration from 1s to 10min/],
+    ["device_watchdog 0", /'0' is not a duration from 1s to 10min/],
+    ["device_watchdog 11min", /'11min' is not a duration from 1s to 10min/],
+    ["device_watchdog -5s", /'-5s' is not a duration/],
+    ["device_watchdog 10s\ndevice_watchdog off", /device_watchdog: already set at line 1/],
+  ];
+  for (const [text, re] of cases) {
+    const r = parseLubdubCf(text, "lubdub.cf", KEYS);
+    const e = r.diagnostics.filter((d) => d.severity === "error");
+    assert.is(e.length, 1, text);
+    assert.match(e[0]!.message, re, text);
+    assert.is(e[0]!.line, text.split("\n").length, text);
+  }
+  // The first line stays in force after a refused second one.
+  assert.equal(parseLubdubCf("device_watchdog 10s\ndevice_watchdog off", "lubdub.cf", KEYS).config.deviceWatchdog, { timeoutMs: 10000, line: 1 });
 });
 
 t.run();

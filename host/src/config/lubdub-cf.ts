@@ -83,6 +83,16 @@ export interface DeviceWatchdogSpec {
 export const DEVICE_WATCHDOG_MIN_MS = 1000;
 export const DEVICE_WATCHDOG_MAX_MS = 600_000;
 
+/**
+ * The device watchdog timeout for this host, or null when it is off: the
+ * lubdub.cf line, or without one ha.cf deadtime kept within the device's
+ * bounds.
+ */
+export function deviceWatchdogMs(spec: DeviceWatchdogSpec | undefined, deadtimeMs: number): number | null {
+  if (spec) return spec.timeoutMs;
+  return Math.min(Math.max(deadtimeMs, DEVICE_WATCHDOG_MIN_MS), DEVICE_WATCHDOG_MAX_MS);
+}
+
 export interface LubdubCf {
   monitors: MonitorSpec[];
   arp: ArpSpec[];

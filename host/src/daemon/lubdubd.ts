@@ -25,7 +25,7 @@ import { LubdubDevice } from "../fencing/lubdub.js";
 import { DeviceWatch } from "../agent/device-watch.js";
 import { KernelWatchdog } from "../agent/kernel-watchdog.js";
 import type { FencingReport } from "../control/status.js";
-import { DEVICE_WATCHDOG_MAX_MS, DEVICE_WATCHDOG_MIN_MS } from "../config/lubdub-cf.js";
+import { deviceWatchdogMs } from "../config/lubdub-cf.js";
 
 /** A path with its symbolic links resolved (a tty's by-id name and its /dev name are one port); itself when it does not resolve. */
 function realPath(p: string): string {
@@ -110,8 +110,7 @@ async function run(o: DaemonOptions): Promise<number> {
   let deviceWatch: DeviceWatch | null = null;
   if (deviceTty && fencing.device instanceof LubdubDevice) {
     const dev = fencing.device;
-    const spec = loaded.lubdub.deviceWatchdog;
-    const watchdogMs = spec ? spec.timeoutMs : Math.min(Math.max(cfg.deadtimeMs, DEVICE_WATCHDOG_MIN_MS), DEVICE_WATCHDOG_MAX_MS);
+    const watchdogMs = deviceWatchdogMs(loaded.lubdub.deviceWatchdog, cfg.deadtimeMs);
     deviceWatch = new DeviceWatch({ node, tty: deviceTty, via: deviceMedium ? "heartbeat medium" : "own tty", connect: () => dev.connect(), watchdogMs, log });
   }
   if (fencing.device) logEvent(log, "info", "fence.configured", `fencing through ${fencing.device.describe} (${fencing.policy.action})`, { type: fencing.device.type });
