@@ -23,6 +23,7 @@ import { AgentProc, sleep, writeHaDir } from "./support/agent-proc.js";
 import { deviceRequirements } from "./support/device-proc.js";
 import { VIP } from "./support/failover-lab.js";
 import { FencingLab } from "./support/fencing-lab.js";
+import { DEVICE_POLL_MS } from "../../host/dist/agent/device-watch.js";
 import { ARPING, NETNS_LAB, NFT, TCPDUMP, testWhere } from "./support/require.js";
 
 const t = suite("fencing: watchdogs");
@@ -84,6 +85,31 @@ testWhere(t, `an agent hung with SIGSTOP: the device power-cycles its host withi
     // alpha comes back after the cycle and rejoins; the group stays with bravo (auto_failback off).
     await lab.settled({ [VIP]: "bravo" }, 30000);
     await alpha.event("device.watchdog-armed", {}, 10000, alpha.records.findIndex((r, i) => i > 0 && r.event === "node.starting" && Date.parse(String(r.time)) > cycleAt));
+
+    // The device reboots (the simulator restarted: its watchdogs are gone, its boot count goes up): each agent
+    // sees the new boot count at its next status poll and arms its watchdog again. The UDP link is up all along:
+    // the serial link through the device going quiet for a moment moves nothing.
+    const rebootMark = lab.dev.records.length;
+    const marks = lab.agents.map((a) => a.records.length);
+    const bootBefore = (await lab.status(0)).device.status.boot as number;
+    const rebootAt = Date.now();
+    await lab.dev.restart();
+    for (const [i, a] of lab.agents.entries()) {
+      const re = await a.event("device.rebooted", {}, DEVICE_POLL_MS + 5000, marks[i]);
+      assert.match(String(re.msg), new RegExp(`boot ${bootBefore} → ${bootBefore + 1}`));
+      await a.event("device.watchdog-rearm", {}, 5000, marks[i]);
+      await a.event("device.watchdog-armed", {}, 5000, marks[i]);
+      await lab.dev.waitRecord((r) => r.event === "wd" && new RegExp(`armed ${WD_MS} ms by .*${a.node}`).test(String(r.msg)), 5000, rebootMark, `the device's record of ${a.node}'s watchdog armed again`);
+    }
+    const rearmedMs = Date.now() - rebootAt;
+    const st2 = await lab.status(0);
+    assert.is(st2.device.status.boot, bootBefore + 1);
+    assert.is(st2.device.watchdog.armed, true);
+    for (const [i, a] of lab.agents.entries()) {
+      assert.is(a.records.slice(marks[i]).find((r) => r.event === "node.dead" || r.event === "fence.request"), undefined, `${a.node} declared its peer dead over a device reboot`);
+    }
+    assert.equal(lab.deviceEvents("outlet", rebootMark).filter((m) => / off /.test(m)), [], "an outlet went off over the device reboot");
+    console.log(`  device reboot: both agents armed their watchdogs again ${rearmedMs} ms after it (status poll every ${DEVICE_POLL_MS} ms)`);
 
     // A clean stop disarms the device watchdog before the port closes: no power cycle follows.
     const mark2 = lab.dev.records.length;

@@ -20,10 +20,12 @@
 // on lub0 are removed, lub0 comes up and lubdubd is started again. Nothing
 // else about the server changes (its disk: config and state dirs, survive).
 
+import { execFile } from "node:child_process";
 import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { AgentProc, writeHaDir } from "./agent-proc.js";
+import { controlSocketPath, requestControl } from "../../../host/dist/control/socket.js";
+import { AgentProc, LUBDUB, writeHaDir } from "./agent-proc.js";
 import { DeviceProc } from "./device-proc.js";
 import { FailoverLab } from "./failover-lab.js";
 import { PtyPair } from "./pty.js";
@@ -123,7 +125,12 @@ export interface FencingLabOptions {
 export interface PowerEvent {
   host: number;
   on: boolean;
+  /** When this process read the device's record. */
   at: number;
+  /** The time in the device's record: when the outlet switched. */
+  deviceAt: number;
+  /** When the model had carried it out (off: link down, lubdubd and the service killed; on: the boot begun). */
+  doneAt: number;
   msg: string;
 }
 
@@ -154,7 +161,7 @@ export class FencingLab {
       baud: 115200,
       settings: {
         "a.host": "alpha", "b.host": "bravo", "key.index": "1", "key.method": "sha1", "key.secret": FENCE_SECRET,
-        "outlet.1": "alpha", "outlet.2": "bravo", "outlet.off_ms": "1000", "wd.grace_ms": "5000", "fence.hold_ms": "20000",
+        "outlet.1": "alpha", "outlet.2": "bravo", "outlet.off_ms": "500", "wd.grace_ms": "5000", "fence.hold_ms": "20000",
         ...(this.o.settings ?? {}),
       },
       outlets: 2,
@@ -193,10 +200,13 @@ export class FencingLab {
       if (!m) continue;
       const host = Number(m[1]);
       const on = m[2] === "on";
-      this.power.push({ host, on, at: Date.now(), msg: r.msg });
-      if (host < 1 || host > 2) continue;
-      if (on) this.powerOn(host);
-      else this.powerOff(host);
+      const ev: PowerEvent = { host, on, at: Date.now(), deviceAt: Date.parse(String(r.time)), doneAt: 0, msg: r.msg };
+      this.power.push(ev);
+      if (host >= 1 && host <= 2) {
+        if (on) this.powerOn(host);
+        else this.powerOff(host);
+      }
+      ev.doneAt = Date.now();
     }
   }
 
@@ -259,20 +269,51 @@ export class FencingLab {
   }
 
   /**
+   * `lubdub ARGS` for one agent without blocking this process: the client's
+   * ARP watcher timestamps replies as they are read, and a synchronous CLI
+   * call (a Node start, some 100 ms) would hold them back and hand them over
+   * together, an old holder's last reply and a new one's first in the same
+   * instant, as if both had answered one round.
+   */
+  cli(i: number, args: string[]): Promise<{ code: number; out: string }> {
+    const [cmd, ...rest] = args;
+    return new Promise((resolve) => {
+      execFile(process.execPath, [LUBDUB, cmd!, "--run-dir", this.agents[i]!.runDir, ...rest], { encoding: "utf8", timeout: 10000 }, (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        resolve({ code, out: stdout + stderr });
+      });
+    });
+  }
+
+  /** lubdub standby (all groups to the peer), through the control socket. */
+  async standby(i: number): Promise<void> {
+    const r = await requestControl(controlSocketPath(this.agents[i]!.runDir), { cmd: "standby", set: "all" }, 5000);
+    if (!r.ok) throw new Error(`${this.agents[i]!.node}: standby: ${r.error}`);
+  }
+
+  /** What `lubdub status --json` shows for one agent, asked on its control socket from here (no process to start, nothing blocks). */
+  async status(i: number): Promise<any> {
+    const r = await requestControl(controlSocketPath(this.agents[i]!.runDir), { cmd: "status" }, 5000);
+    if (!r.ok) throw new Error(`${this.agents[i]!.node}: status: ${r.error}`);
+    return r.status;
+  }
+
+  /**
    * Waits until both agents run, see each other active and are stable with
    * the groups held as `want` says (group key prefix -> node).
    */
-  async settled(want: Record<string, string>, timeoutMs = 20000): Promise<void> {
+  async settled(want: Record<string, string>, timeoutMs = 20000, o: { unsureOf?: number } = {}): Promise<void> {
     const until = Date.now() + timeoutMs;
     let last = "";
     for (;;) {
       let ok = true;
-      for (const a of this.agents) {
+      for (const [i, a] of this.agents.entries()) {
         try {
-          const st = a.status();
+          const st = await this.status(i);
           const r = st.resources;
           const peerActive = st.membership.peers.every((p: { status: string }) => p.status === "active");
-          const held = Object.entries(want).every(([k, n]) => r.groups.some((g: { key: string; holder: string | null; transition: unknown }) => g.key.startsWith(k) && g.holder === n && !g.transition));
+          // unsureOf: that agent may not know who holds a group (null), but must not think it is anyone else.
+          const held = Object.entries(want).every(([k, n]) => r.groups.some((g: { key: string; holder: string | null; transition: unknown }) => g.key.startsWith(k) && (g.holder === n || (i === o.unsureOf && g.holder === null)) && !g.transition));
           if (!(peerActive && r.phase === "stable" && held)) {
             ok = false;
             last = `${a.node}: peers ${st.membership.peers.map((p: { status: string }) => p.status).join(",")}, phase ${r.phase}, groups ${JSON.stringify(r.groups.map((g: { key: string; holder: string | null }) => [g.key.slice(0, 14), g.holder]))}`;
@@ -296,7 +337,17 @@ export class FencingLab {
   /** Last log lines of both agents and the device, for a failure. */
   describe(n = 25): string {
     const fmt = (a: AgentProc) => a.records.slice(-n).map((r) => `${String(r.time).slice(11, 23)} ${r.event}: ${r.msg}`).join("\n");
-    return `--- alpha:\n${fmt(this.agents[0]!)}\n--- bravo:\n${fmt(this.agents[1]!)}\n--- device:\n${this.dev?.describe(n) ?? ""}\n--- power: ${JSON.stringify(this.power.slice(-6))}`;
+    const service = NODES.map((node) => {
+      let log = "";
+      try {
+        log = readFileSync(join(this.base, `httpd-${node}.log`), "utf8").trim().split("\n").slice(-3).join(" | ");
+      } catch {
+        log = "(no log)";
+      }
+      return `--- ${node}'s service: ${log}`;
+    }).join("\n");
+    const probes = this.f.probes.slice(-8).map((p) => `${new Date(p.t).toISOString().slice(11, 23)} ${p.ok ? p.node : "-"}`).join(", ");
+    return `--- alpha:\n${fmt(this.agents[0]!)}\n--- bravo:\n${fmt(this.agents[1]!)}\n--- device:\n${this.dev?.describe(n) ?? ""}\n--- power: ${JSON.stringify(this.power.slice(-6))}\n${service}\n--- probes: ${probes}`;
   }
 
   async cleanup(): Promise<void> {
