@@ -26,17 +26,12 @@ import { Device } from "@lubdub/device/dist/node/core/device.js";
 import type { Hal } from "@lubdub/device/dist/node/core/hal.js";
 import { TICK_MS } from "@lubdub/device/dist/node/core/hal.js";
 import {
-  failoverModule, membershipModule, policyModule,
-  type Effect, type Failover, type FailoverEffect, type FenceOutcome, type FencePolicy, type FencePolicyConfig, type GroupInfo, type Membership,
-  type PolicyEffect, type AutoFailback,
+  DeviceClientCore, Failover, FencePolicy, Membership, RQSTDELAY_MS, STANDBY_TIMEOUT_MS, STARTING_TIMEOUT_MS, STARTUP_DT_BONUS_MS,
+  type AutoFailback, type DeviceClientEffect, type DeviceOpResult, type Effect, type FailoverEffect, type FencePolicyConfig, type GroupInfo,
+  type PolicyEffect,
 } from "./host-modules.js";
 import { EventQueue } from "./queue.js";
 import { Rng } from "./rng.js";
-import { SimDeviceClient } from "./device-client.js";
-
-const { Failover: FailoverCore, RQSTDELAY_MS, STARTING_TIMEOUT_MS, STANDBY_TIMEOUT_MS } = failoverModule;
-const { Membership: MembershipCore, STARTUP_DT_BONUS_MS } = membershipModule;
-const { FencePolicy: FencePolicyCore } = policyModule;
 
 /** Test-only faults planted in the composition (never in host code): the simulator must catch them. */
 export type PlantedBug = "no-fence-wait" | "no-release-before-start";
@@ -151,7 +146,10 @@ class Proc {
   membership!: Membership;
   failover: Failover | null = null;
   policy!: FencePolicy;
-  client: SimDeviceClient | null = null;
+  /** The host's device client core (host/src/fencing/device/client-core.ts), on this process's clock. */
+  client: DeviceClientCore | null = null;
+  readonly clientOps = new Map<number, (r: DeviceOpResult) => void>();
+  clientTimerDue = Infinity;
   readonly deframer = new Deframer();
   timerDue = -1;
   timerToken = 0;
@@ -527,7 +525,7 @@ export class World {
       const f = ev.frame;
       if (f.indexOf("\nt=ldev-") >= 0) {
         const d = f.startsWith(">>>") ? decodeClassicMessage(f, 0, 0) : null;
-        if (d && d.ok) p.client?.onMessage(d.message);
+        if (d && d.ok && p.client) this.applyC(m, p, p.client.receive(this.local(p), d.message));
         continue;
       }
       if (this.cfg.media.some((x) => x.kind === "serial")) this.receive(m, p, "/dev/ttyS0", f);
@@ -572,7 +570,7 @@ export class World {
   private beginProc(m: Machine, p: Proc): void {
     const c = this.cfg;
     const rng = this.rng.fork(1000 + m.idx * 100000 + p.gen);
-    p.membership = new MembershipCore({
+    p.membership = new Membership({
       node: m.name, uuid: m.name.padEnd(16, "-").slice(0, 16), nodes: [...NODES], links: c.media.map((x) => x.name),
       keepaliveMs: c.keepaliveMs, deadtimeMs: c.deadtimeMs, warntimeMs: c.warntimeMs, initdeadMs: c.initdeadMs, maxRexmitDelayMs: 250,
       generation: p.gen, keys: this.keys, ttl: 3,
@@ -581,19 +579,10 @@ export class World {
       wallSeconds: () => Math.floor((WALL_BASE_MS + this.now + p.wallOffset) / 1000),
       loadavg: () => "0.00 0.00 0.00 1/100 1",
     });
-    if (c.groups.length > 0) p.failover = new FailoverCore({ node: m.name, peer: NODES[1 - m.idx]!, groups: c.groups, mode: c.mode });
-    p.policy = new FencePolicyCore(c.policy[m.idx]!);
+    if (c.groups.length > 0) p.failover = new Failover({ node: m.name, peer: NODES[1 - m.idx]!, groups: c.groups, mode: c.mode });
+    p.policy = new FencePolicy(c.policy[m.idx]!);
     if (c.fencing) {
-      p.client = new SimDeviceClient({
-        send: (frame) => this.serialSend(m, "tx", frame),
-        timer: (ms, fn) => {
-          let live = true;
-          this.at(this.now + ms, () => live && this.input(p, () => live && fn()));
-          return () => {
-            live = false;
-          };
-        },
-      }, this.deviceKey, m.name, `${p.gen}`);
+      p.client = new DeviceClientCore({ name: m.name, session: `${p.gen}`, key: this.deviceKey });
     }
     p.running = true;
     this.applyM(m, p, p.membership.start(this.local(p)));
@@ -798,6 +787,29 @@ export class World {
     this.applyP(m, p, effects);
   }
 
+  /** The device client core's effects: frames onto the serial line, settled operations, its one timer. */
+  private applyC(m: Machine, p: Proc, effects: DeviceClientEffect[]): void {
+    for (const e of effects) {
+      if (!p.alive) return;
+      if (e.kind === "send") this.serialSend(m, "tx", e.frame);
+      else if (e.kind === "settled") {
+        const k = p.clientOps.get(e.op);
+        p.clientOps.delete(e.op);
+        k?.(e.result);
+      }
+    }
+    const client = p.client;
+    if (!client || !p.alive) return;
+    const due = client.nextWakeup();
+    if (due === Infinity || due >= p.clientTimerDue) return;
+    p.clientTimerDue = due;
+    this.at(p.startGlobal + due, () => {
+      if (p.clientTimerDue === due) p.clientTimerDue = Infinity;
+      // At least `due`: startGlobal + due - startGlobal may round below it.
+      this.input(p, () => this.applyC(m, p, client.tick(Math.max(this.local(p), due))));
+    });
+  }
+
   private applyP(m: Machine, p: Proc, effects: PolicyEffect[]): void {
     for (const e of effects) {
       if (!p.alive) return;
@@ -806,19 +818,23 @@ export class World {
           this.note(m.name, `${e.event}: ${e.msg}`);
           break;
         case "attempt": {
+          // LubdubDevice.fence: the device client core's fence-node operation.
           const client = p.client!;
           const { run, attempt } = e;
+          const { id, effects } = client.submit(this.local(p), { kind: "fence-node", target: e.node, action: e.action, reason: `peer ${e.node} declared dead`, where: "lubdub device" });
           let live = true;
           p.attemptAbort = () => {
             live = false;
-            client.abort();
+            this.applyC(m, p, client.abort(this.local(p), id));
           };
-          client.fence(e.node, e.action, `peer ${e.node} declared dead`, (o: FenceOutcome, close: boolean) => {
-            if (close) client.nonce = null; // LubdubDevice drops its client after a failure
+          p.clientOps.set(id, (r) => {
+            if (r.kind !== "outcome") return;
+            if (r.failure !== null && r.failure.kind !== "aborted") client.nonce = null; // LubdubDevice drops its client after a failed exchange
             if (!live) return;
             p.attemptAbort = null;
-            this.applyP(m, p, p.policy.attemptDone(this.local(p), run, attempt, o));
+            this.applyP(m, p, p.policy.attemptDone(this.local(p), run, attempt, r.outcome));
           });
+          this.applyC(m, p, effects);
           break;
         }
         case "cancel":

@@ -9,11 +9,10 @@
 //   stonith_host * lubdub /dev/ttyUSB0
 //   stonith_host * lubdub /dev/ttyUSB0 alpha=1 bravo=2
 
-import { ERR_LOST_ARBITRATION, ERR_UNKNOWN_TARGET } from "@lubdub/protocol";
 import { DeviceError, HostDeviceClient } from "./device/client.js";
 import type { DeviceLink } from "./device/link.js";
 import { SerialDeviceLink } from "./device/serial-link.js";
-import { abortedOutcome, done, fail, type FenceDevice, type FenceEnv, type FenceOutcome, type FenceRequest, type FenceType, type PowerState } from "./types.js";
+import { abortedOutcome, done, fail, type FenceDevice, type FenceEnv, type FenceOutcome, type FenceRequest, type FenceType } from "./types.js";
 
 export const LUBDUB_NAMES = ["ttydev", "hostmap"];
 
@@ -75,28 +74,20 @@ export class LubdubDevice implements FenceDevice {
 
   async fence(req: FenceRequest): Promise<FenceOutcome> {
     const where = `lubdub device ${this.o.ttydev}`;
+    let c: HostDeviceClient;
     try {
-      const c = await this.connect();
-      const target = this.target(req.node);
-      const r = await c.fence(target, req.action, req.reason || `fence ${req.node}`, req.signal);
-      if (!r.ok) {
-        const code = r.error === ERR_UNKNOWN_TARGET ? "badhost" : r.error === ERR_LOST_ARBITRATION ? "refused" : "refused";
-        return fail(code, `${where}: ${req.action} ${target} refused: ${r.error}`);
-      }
-      const state = (r.state ?? "unknown") as PowerState;
-      if (req.action === "off") {
-        // Read it back: the device's answer and a fresh status must agree.
-        const back = await c.fence(target, "status", "verify off", req.signal);
-        if (!back.ok || back.state !== "off") return fail("unverified", `${where}: off ${target} answered ${state}, read back ${back.ok ? back.state : back.error}`);
-        return done("off");
-      }
-      if (req.action === "reboot" && state !== "cycling" && state !== "on" && state !== "off") return fail("unverified", `${where}: reboot ${target} answered state ${state}`);
-      return done(state);
+      c = await this.connect();
     } catch (e) {
       const o = deviceFailure(e, req.signal, where);
       if (!o.ok && o.code !== "aborted") await this.close();
       return o;
     }
+    // The request, an off read back, the answers mapped to an outcome: the device client core's fence-node.
+    const r = await c.fenceNode(this.target(req.node), req.action, req.reason || `fence ${req.node}`, where, req.signal);
+    if (r.failure === null) return r.outcome;
+    if (req.signal?.aborted) return abortedOutcome(req.signal, where);
+    if (!r.outcome.ok && r.outcome.code !== "aborted") await this.close();
+    return r.outcome;
   }
 
   async check(signal?: AbortSignal): Promise<FenceOutcome> {

@@ -1,31 +1,25 @@
 // The host side of the lubdub device protocol (protocol/src/portable/device.ts),
-// for the agent and the fence tools: ldev-hello for the status and the port's
-// nonce, then signed ldev-fence / ldev-wd-arm / ldev-wd-disarm requests, each
-// answered by an ldev-result with the same reqid. Requests go one at a time
-// (each one spends the nonce the previous answer gave). Every answer must be
-// signed with the cluster key: a reply that does not verify is ignored (it
-// may be forged), so it can only make the request time out, never succeed.
-// Every wait is bounded.
+// for the agent and the fence tools: HostDeviceClient, a thin promise-and-
+// timer shell around DeviceClientCore (client-core.ts), which holds every
+// rule: ldev-hello for the status and the port's nonce, signed ldev-fence /
+// ldev-wd-arm / ldev-wd-disarm requests one at a time (each spends the nonce
+// the previous answer gave), one stale-nonce refresh, replies checked against
+// the cluster key (one that does not verify is never trusted, and fails the
+// exchange it answers at once), every wait bounded.
 
 import { randomBytes } from "node:crypto";
+import { ACTION_OFF, type DeviceKey, type HmacFn, type Message } from "@lubdub/protocol";
+import type { FenceAction, FenceOutcome } from "../types.js";
 import {
-  ACTION_OFF, DEV_EVENT, DEV_FENCE, DEV_HELLO, DEV_RESULT, DEV_STATUS, DEV_WD_ARM, DEV_WD_DISARM, DEVICE_NODE, DF_ACTION, DF_BOOT, DF_ERROR,
-  DF_LAST_FENCE, DF_NONCE, DF_OK, DF_OUTLETS, DF_REASON, DF_REQID, DF_STATE, DF_TARGET, DF_TIMEOUT, DF_WATCHDOGS, ERR_STALE_NONCE, MAX_DEVICE_TEXT,
-  type DeviceKey, type HmacFn, type Message, deviceMessage, encodeClassic, findMethod, getField, setString, signDeviceMessage, splitDeviceList,
-  verifyDeviceMessage,
-} from "@lubdub/protocol";
+  DeviceClientCore, armRequest, disarmRequest, failureOutcome, fenceRequest, type DeviceClientEffect, type DeviceErrorKind, type DeviceEvent, type DeviceFailure,
+  type DeviceOp, type DeviceOpResult, type DeviceResult, type DeviceStatus,
+} from "./client-core.js";
 import type { DeviceLink } from "./link.js";
 
-/** How long one request waits for its answer unless told otherwise. */
-export const DEVICE_REQUEST_TIMEOUT_MS = 5000;
-
-/** HMAC with the protocol's own Node methods (sha1, md5). */
-export const nodeHmac: HmacFn = (method, key, data) => {
-  const m = findMethod(method);
-  return m && m.keyed ? m.digest(key, data) : null;
-};
-
-export type DeviceErrorKind = "timeout" | "down" | "aborted" | "auth";
+export {
+  DEVICE_REQUEST_TIMEOUT_MS, nodeHmac, parseOutlets, parseWatchdogs, type DeviceErrorKind, type DeviceEvent, type DeviceFailure, type DeviceOutlet,
+  type DeviceResult, type DeviceStatus, type DeviceWatchdog,
+} from "./client-core.js";
 
 export class DeviceError extends Error {
   constructor(
@@ -36,132 +30,99 @@ export class DeviceError extends Error {
   }
 }
 
-export interface DeviceOutlet {
-  n: number;
-  name: string;
-  state: "on" | "off" | "cycling";
-}
-
-export interface DeviceWatchdog {
-  port: string;
-  host: string;
-  state: string;
-  timeoutMs: number;
-  cycles: number;
-}
-
-export interface DeviceStatus {
-  /** false when the device has no key configured (it can do nothing then). */
-  ok: boolean;
-  error: string | null;
-  outlets: DeviceOutlet[];
-  watchdogs: DeviceWatchdog[];
-  /** "target action by ageMs reason" of the last fence, or "". */
-  lastFence: string;
-  boot: number | null;
-}
-
-export interface DeviceResult {
-  ok: boolean;
-  /** One of the protocol's ERR_ codes when ok is false. */
-  error: string | null;
-  /** ldev-fence: the target's state after the request (on, off, cycling). */
-  state: string | null;
-  reqid: string;
-}
-
-export interface DeviceEvent {
-  event: string;
-  host: string | null;
-  by: string | null;
-  reason: string | null;
-}
-
 export interface HostDeviceClientOptions {
   /** `src` of requests: this host's node name. */
   name: string;
   timeoutMs?: number;
   hmac?: HmacFn;
+  /** The clock the timeouts are measured on (ms); a monotonic one by default. */
+  now?: () => number;
 }
 
-interface Waiter {
-  match(msg: Message): boolean;
-  resolve(msg: Message): void;
-  reject(e: Error): void;
+/** fence-node's answer: the outcome, and the failed exchange it came from (null when the device answered). */
+export interface FenceNodeResult {
+  outcome: FenceOutcome;
+  failure: DeviceFailure | null;
 }
 
-export function parseOutlets(v: string): DeviceOutlet[] {
-  const out: DeviceOutlet[] = [];
-  for (const e of splitDeviceList(v)) {
-    const first = e.indexOf(" ");
-    const last = e.lastIndexOf(" ");
-    if (first <= 0 || last <= first) continue;
-    const state = e.slice(last + 1);
-    if (state !== "on" && state !== "off" && state !== "cycling") continue;
-    out.push({ n: Number(e.slice(0, first)), name: e.slice(first + 1, last), state });
-  }
-  return out;
+interface Pending {
+  resolve(r: DeviceOpResult): void;
+  cleanup(): void;
 }
 
-export function parseWatchdogs(v: string): DeviceWatchdog[] {
-  return splitDeviceList(v).map((e) => {
-    const [port = "", host = "", state = "", timeout = "0", cycles = "0"] = e.split(" ");
-    return { port, host, state, timeoutMs: Number(timeout), cycles: Number(cycles) };
-  });
-}
-
+/**
+ * The promise-and-timer shell around DeviceClientCore: it writes the core's
+ * frames to the link, feeds it the link's messages, the link's failures and
+ * the clock (one timer, set to the core's next deadline), and settles each
+ * operation's promise.
+ */
 export class HostDeviceClient {
-  /** The port's current nonce, from the device's last signed status or result. */
-  nonce: string | null = null;
-  private waiters: Waiter[] = [];
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly core: DeviceClientCore;
+  private readonly pending = new Map<number, Pending>();
   private readonly unsubscribe: () => void;
   private readonly unsubscribeDown: () => void;
   private readonly eventListeners = new Set<(e: DeviceEvent) => void>();
-  private readonly hmac: HmacFn;
-  private readonly timeoutMs: number;
-  private seq = 0;
-  private readonly session = randomBytes(4).toString("hex");
-  /** Replies dropped because their signature did not verify. */
-  unverified = 0;
+  private readonly clock: () => number;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerDue = Infinity;
 
   constructor(
     readonly link: DeviceLink,
-    private readonly key: DeviceKey,
-    private readonly o: HostDeviceClientOptions,
+    key: DeviceKey,
+    o: HostDeviceClientOptions,
   ) {
-    this.hmac = o.hmac ?? nodeHmac;
-    this.timeoutMs = o.timeoutMs ?? DEVICE_REQUEST_TIMEOUT_MS;
+    this.clock = o.now ?? (() => performance.now());
+    this.core = new DeviceClientCore({
+      name: o.name, session: randomBytes(4).toString("hex"), key, linkName: link.name,
+      ...(o.hmac !== undefined ? { hmac: o.hmac } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    });
     this.unsubscribe = link.subscribe((msg) => this.onMessage(msg));
-    this.unsubscribeDown = link.onDown ? link.onDown((why) => this.failAll(new DeviceError("down", `${link.name}: ${why.message}`))) : () => {};
+    this.unsubscribeDown = link.onDown ? link.onDown((why) => this.apply(this.core.linkDown(this.clock(), why.message))) : () => {};
+  }
+
+  /** The port's current nonce, from the device's last signed status or result. */
+  get nonce(): string | null {
+    return this.core.nonce;
+  }
+  set nonce(v: string | null) {
+    this.core.nonce = v;
+  }
+
+  /** Replies dropped because their signature did not verify. */
+  get unverified(): number {
+    return this.core.unverified;
   }
 
   /** ldev-hello → the device's status (and this port's nonce). */
-  hello(signal?: AbortSignal): Promise<DeviceStatus> {
-    return this.serial(async () => {
-      const msg = await this.exchange(deviceMessage(DEV_HELLO, this.o.name, DEVICE_NODE), (m) => getField(m, "t") === DEV_STATUS, "ldev-status", signal);
-      return {
-        ok: getField(msg, DF_OK) === "1",
-        error: getField(msg, DF_ERROR),
-        outlets: parseOutlets(getField(msg, DF_OUTLETS) ?? ""),
-        watchdogs: parseWatchdogs(getField(msg, DF_WATCHDOGS) ?? ""),
-        lastFence: getField(msg, DF_LAST_FENCE) ?? "",
-        boot: getField(msg, DF_BOOT) === null ? null : Number(getField(msg, DF_BOOT)),
-      };
-    });
+  async hello(signal?: AbortSignal): Promise<DeviceStatus> {
+    const r = await this.op({ kind: "hello" }, signal, "ldev-status");
+    if (r.kind !== "status") throw unexpected(r);
+    return r.status;
   }
 
   /** ldev-fence: target is a node name or an outlet number; action on|off|reboot|status. */
   fence(target: string, action: string = ACTION_OFF, reason = "", signal?: AbortSignal): Promise<DeviceResult> {
-    return this.request(DEV_FENCE, { [DF_TARGET]: target, [DF_ACTION]: action, [DF_REASON]: reason.slice(0, MAX_DEVICE_TEXT) }, signal);
+    return this.request(fenceRequest(target, action, reason), signal);
   }
 
   armWatchdog(timeoutMs: number, signal?: AbortSignal): Promise<DeviceResult> {
-    return this.request(DEV_WD_ARM, { [DF_TIMEOUT]: String(Math.round(timeoutMs)) }, signal);
+    return this.request(armRequest(timeoutMs), signal);
   }
 
   disarmWatchdog(signal?: AbortSignal): Promise<DeviceResult> {
-    return this.request(DEV_WD_DISARM, {}, signal);
+    return this.request(disarmRequest(), signal);
+  }
+
+  /**
+   * One fence attempt as the `lubdub` fence type makes it: the request, an
+   * off read back, the answers as a FenceOutcome. Never rejects; `failure`
+   * says the outcome comes from a failed exchange rather than an answer.
+   */
+  async fenceNode(target: string, action: FenceAction, reason: string, where: string, signal?: AbortSignal): Promise<FenceNodeResult> {
+    const r = await this.op({ kind: "fence-node", target, action, reason, where }, signal, "ldev-result", false);
+    if (r.kind === "outcome") return { outcome: r.outcome, failure: r.failure };
+    if (r.kind === "error") return { outcome: failureOutcome(r.error, where), failure: r.error };
+    throw unexpected(r);
   }
 
   /** Unsolicited ldev-event messages (signed ones only). Returns the unsubscribe function. */
@@ -173,103 +134,82 @@ export class HostDeviceClient {
   close(): void {
     this.unsubscribe();
     this.unsubscribeDown();
-    this.failAll(new DeviceError("down", "client closed"));
+    this.apply(this.core.close(this.clock(), { kind: "down", message: "client closed" }));
   }
 
-  /** A signed request; a stale nonce (another request of ours raced it, the device rebooted) is refreshed once. */
-  private request(t: string, fields: Record<string, string>, signal?: AbortSignal): Promise<DeviceResult> {
-    return this.serial(async () => {
-      for (let attempt = 0; ; attempt++) {
-        if (this.nonce === null) await this.helloNow(signal);
-        const reqid = `${this.o.name}-${this.session}-${++this.seq}`;
-        const msg = deviceMessage(t, this.o.name, DEVICE_NODE);
-        setString(msg, DF_REQID, reqid);
-        setString(msg, DF_NONCE, this.nonce!);
-        for (const [k, v] of Object.entries(fields)) setString(msg, k, v);
-        if (!signDeviceMessage(msg, this.key, this.hmac)) throw new DeviceError("auth", `cannot sign with method ${this.key.method} (the device needs sha1 or md5)`);
-        const reply = await this.exchange(msg, (m) => getField(m, "t") === DEV_RESULT && getField(m, DF_REQID) === reqid, `ldev-result ${reqid}`, signal);
-        const r: DeviceResult = { ok: getField(reply, DF_OK) === "1", error: getField(reply, DF_ERROR), state: getField(reply, DF_STATE), reqid };
-        if (!r.ok && r.error === ERR_STALE_NONCE && attempt === 0) {
-          this.nonce = null;
-          continue;
-        }
-        return r;
-      }
-    });
+  private async request(op: DeviceOp, signal: AbortSignal | undefined): Promise<DeviceResult> {
+    const r = await this.op(op, signal, "ldev-result");
+    if (r.kind !== "result") throw unexpected(r);
+    return r.result;
   }
 
-  private helloNow(signal?: AbortSignal): Promise<Message> {
-    return this.exchange(deviceMessage(DEV_HELLO, this.o.name, DEVICE_NODE), (m) => getField(m, "t") === DEV_STATUS, "ldev-status", signal);
-  }
-
-  /** Runs requests strictly one after another. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => {});
-    return run;
-  }
-
-  private exchange(msg: Message, match: (m: Message) => boolean, what: string, signal?: AbortSignal): Promise<Message> {
-    if (!this.link.up) return Promise.reject(new DeviceError("down", `${this.link.name}: link is down`));
-    if (signal?.aborted) return Promise.reject(new DeviceError("aborted", `aborted before ${what}`));
-    return new Promise((resolve, reject) => {
-      const w: Waiter = {
-        match,
-        resolve: (m) => {
-          cleanup();
-          resolve(m);
-        },
-        reject: (e) => {
-          cleanup();
-          reject(e);
-        },
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        this.waiters = this.waiters.filter((x) => x !== w);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new DeviceError("timeout", `${this.link.name}: no ${what} within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      const onAbort = () => {
-        cleanup();
-        reject(new DeviceError("aborted", `aborted waiting for ${what}`));
-      };
+  /** Runs one operation through the core; with `rejectErrors`, a failure rejects with a DeviceError. */
+  private op(op: DeviceOp, signal: AbortSignal | undefined, what: string, rejectErrors = true): Promise<DeviceOpResult> {
+    if (signal?.aborted) {
+      const error: DeviceFailure = { kind: "aborted", message: `aborted before ${what}` };
+      return rejectErrors ? Promise.reject(new DeviceError(error.kind, error.message)) : Promise.resolve({ kind: "error", error });
+    }
+    return new Promise<DeviceOpResult>((resolve, reject) => {
+      const { id, effects } = this.core.submit(this.clock(), op);
+      const onAbort = () => this.apply(this.core.abort(this.clock(), id, `aborted waiting for ${what}`));
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(w);
-      this.link.send(encodeClassic(msg)).catch((e: Error) => {
-        cleanup();
-        reject(new DeviceError("down", `${this.link.name}: ${e.message}`));
+      this.pending.set(id, {
+        resolve: (r) => {
+          if (rejectErrors && r.kind === "error") reject(new DeviceError(r.error.kind, r.error.message));
+          else resolve(r);
+        },
+        cleanup: () => signal?.removeEventListener("abort", onAbort),
       });
+      this.apply(effects);
     });
-  }
-
-  private failAll(e: Error): void {
-    for (const w of this.waiters.splice(0)) w.reject(e);
   }
 
   private onMessage(msg: Message): void {
-    const bad = verifyDeviceMessage(msg, this.key, this.hmac);
-    if (bad !== "") {
-      // Never trusted. An answer to a waiting request that does not verify
-      // means the device has another key (or none): fail now rather than
-      // wait for the timeout. A forger on the line could only make it fail.
-      this.unverified++;
-      const w = this.waiters.find((x) => x.match(msg));
-      if (w) w.reject(new DeviceError("auth", `${this.link.name}: the device's ${getField(msg, "t")} does not verify with our key (${bad}): authkeys differ from the device's key`));
-      return;
-    }
-    const t = getField(msg, "t");
-    if (t === DEV_EVENT) {
-      const e: DeviceEvent = { event: getField(msg, "event") ?? "", host: getField(msg, "host"), by: getField(msg, "by"), reason: getField(msg, DF_REASON) };
-      for (const l of [...this.eventListeners]) l(e);
-      return;
-    }
-    const nonce = getField(msg, DF_NONCE);
-    if (nonce !== null) this.nonce = nonce;
-    const w = this.waiters.find((x) => x.match(msg));
-    if (w) w.resolve(msg);
+    this.apply(this.core.receive(this.clock(), msg));
   }
+
+  private apply(effects: DeviceClientEffect[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case "send":
+          if (!this.link.up) {
+            this.apply(this.core.sendFailed(this.clock(), e.xid, "link is down"));
+            break;
+          }
+          this.link.send(e.frame).catch((err: Error) => this.apply(this.core.sendFailed(this.clock(), e.xid, err.message)));
+          break;
+        case "settled": {
+          const p = this.pending.get(e.op);
+          if (!p) break;
+          this.pending.delete(e.op);
+          p.cleanup();
+          p.resolve(e.result);
+          break;
+        }
+        case "event":
+          for (const l of [...this.eventListeners]) l(e.event);
+          break;
+      }
+    }
+    this.arm();
+  }
+
+  /** One timer, at the core's next deadline. */
+  private arm(): void {
+    const due = this.core.nextWakeup();
+    if (due === this.timerDue) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDue = due;
+    if (due === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerDue = Infinity;
+      this.apply(this.core.tick(Math.max(this.clock(), due)));
+    }, Math.max(0, Math.ceil(due - this.clock())));
+  }
+}
+
+function unexpected(r: DeviceOpResult): Error {
+  return new Error(`device client: unexpected ${r.kind} result`);
 }
