@@ -216,7 +216,7 @@ testWhere(t, `UDP cut with the serial link up: no failover; both cut: exactly on
     const takeovers = outcomes.filter((o) => o.winner !== o.holder);
     const ms = takeovers.map((o) => o.serveMs).sort((a, b) => a - b);
     console.log(
-      `  ${REPS} repetitions in ${((Date.now() - started) / 1000).toFixed(1)} s: ${takeovers.length} takeovers (the holder fenced), ${REPS - takeovers.length} kept (the holder won); ` +
+      `  ${REPS} repetitions in ${((Date.now() - started) / 1000).toFixed(1)} s: ${takeovers.length} takeovers (the node without the group fenced the holder), ${REPS - takeovers.length} kept (the holder fenced the other); ` +
         `the loser's own request reached the device and was refused in ${outcomes.filter((o) => o.refused).length}; ` +
         `served by the taker after the cut: median ${ms[Math.floor(ms.length / 2)] ?? "-"} ms, max ${ms[ms.length - 1] ?? "-"} ms (deadtime ${DEADTIME_MS} ms, bound ${SERVE_BOUND_MS} ms)`,
     );
