@@ -106,7 +106,7 @@ testWhere(t, `standby and takeover under client load (${LOAD_PROBES} more probes
         for (const [args, to] of moves) {
           const mark = Date.now();
           const [ma, mb] = [c.alpha.records.length, c.bravo.records.length];
-          const r = c.alpha.cli(args);
+          const r = await c.cli(c.alpha, args);
           assert.is(r.code, 0, r.out);
           const served = await c.f.waitServedBy(to, HANDOVER_BOUND_MS + 10_000, mark);
           console.log(`  lubdub ${args.join(" ")}: ${to} answers after ${served - mark} ms`);

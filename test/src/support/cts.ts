@@ -13,12 +13,12 @@
 // script, the client's next probe), as in the failover acceptance (deadtime
 // + 1 s), with half a second more for a shared 2-core CI machine.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
-import { AgentProc, sleep, writeHaDir } from "./agent-proc.js";
+import { AgentProc, LUBDUB, sleep, writeHaDir } from "./agent-proc.js";
 import { FailoverLab, type ProbeResult, VIP } from "./failover-lab.js";
 import { PtyPair } from "./pty.js";
 import type { ArpWatch } from "./arp-watch.js";
@@ -214,6 +214,22 @@ export class Cts {
   /** A new cable on the same paths. */
   async healSerial(): Promise<void> {
     this.pty = await PtyPair.open({ dir: this.base, names: ["ttyA", "ttyB"] });
+  }
+
+  /** `lubdub ARGS` for an agent without blocking this event loop (the ARP watcher stamps replies as it reads them). */
+  cli(a: AgentProc, args: string[]): Promise<{ code: number; out: string }> {
+    const [cmd, ...rest] = args;
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [LUBDUB, cmd!, "--run-dir", a.runDir, ...rest], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      p.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      p.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+      p.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, out });
+      });
+    });
   }
 
   // ------------------------------------------------------------ what the client saw
