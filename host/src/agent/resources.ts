@@ -19,7 +19,11 @@ interface MonitorState {
 }
 
 /** Fencing, as the agent is told to do it. Without STONITH configured it answers n_stnth at once. */
-export type FenceHook = (node: string) => Promise<StonithResult>;
+export interface FenceHook {
+  (node: string): Promise<StonithResult>;
+  /** Calls off fencing `node` (it is alive again): no further attempts. An attempt already on the device cannot be recalled. */
+  abort?(node: string, reason: string): void;
+}
 
 export const NO_FENCING: FenceHook = async () => "n_stnth";
 
@@ -200,6 +204,10 @@ export class ResourceShell {
               return "bad" as StonithResult;
             })
             .then((r) => this.apply(this.core.fenceDone(this.o.now(), e.id, r)));
+          break;
+        case "fence-abort":
+          // The core already ignores this fence's answer; stop the retries too.
+          this.o.fence.abort?.(e.node, e.reason);
           break;
         case "shutdown-complete":
           this.shutdownDone?.();

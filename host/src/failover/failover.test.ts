@@ -232,6 +232,84 @@ t("auto_failback on/off: a live peer that never answers `starting` is asked agai
   }
 });
 
+type Sent = Extract<FailoverEffect, { kind: "send" }>;
+const sends = (es: FailoverEffect[]) => es.filter((e): e is Sent => e.kind === "send").map((e) => e.body);
+const fenceOf = (es: FailoverEffect[]) => es.find((e): e is Extract<FailoverEffect, { kind: "fence" }> => e.kind === "fence");
+const groupsOf = (es: FailoverEffect[]) => es.filter((e): e is Extract<FailoverEffect, { kind: "groups" }> => e.kind === "groups");
+
+t("the peer comes back while it is being fenced: the fence is aborted, and its late answer takes nothing", () => {
+  for (const mode of ["on", "off", "legacy"] as const) {
+    for (const back of ["status", "partition"] as const) {
+      const f = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode });
+      f.peerStatus(0, "active");
+      f.localActive(0, true);
+      f.message(10, "bravo", { t: "resource", rscHold: "local", full: { isStable: true }, info: null });
+      let es = f.peerStatus(5000, "dead");
+      const fence = fenceOf(es);
+      assert.ok(fence, `${mode}/${back}: fencing asked`);
+      // Membership: the peer is alive again (a new status, or the same generation after a partition).
+      es = back === "status" ? f.peerStatus(6000, "active") : f.partitionHealed(6000);
+      const abort = es.find((e) => e.kind === "fence-abort");
+      assert.equal(abort, { kind: "fence-abort", id: fence!.id, node: "bravo", reason: "peer is back" }, `${mode}/${back}`);
+      assert.ok(es.some((e) => e.kind === "event" && e.event === "fence.cancel"), `${mode}/${back}`);
+      if (back === "partition") f.peerStatus(6000, "active");
+      // An attempt already on the device may still succeed: its answer is void.
+      es = f.fenceDone(7000, fence!.id, "OK");
+      assert.equal(es, [], `${mode}/${back}: a late fence answer changes nothing`);
+      assert.ok(!f.snapshot().groups.some((g) => g.key === B[0] && g.holder === "alpha"), `${mode}/${back}: bravo's group not taken`);
+      // No abort without a fence outstanding.
+      assert.not.ok(f.peerStatus(8000, "active").some((e) => e.kind === "fence-abort"), `${mode}/${back}`);
+    }
+  }
+});
+
+t("a stable node re-announces what it holds when the peer comes back without negotiating", () => {
+  for (const mode of ["on", "off"] as const) {
+    // alpha: alone, fenced bravo (OK) and took everything.
+    const a = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode });
+    let ea = a.localActive(0, false);
+    ea = a.fenceDone(10, fenceOf(ea)!.id, "OK");
+    for (const g of groupsOf(ea)) ea = a.groupsDone(20, g.id);
+    assert.is(a.holding(), "all", mode);
+    // bravo (rebooted, links still cut): comes up alone, its fence is refused; it takes nothing.
+    const b = new Failover({ node: "bravo", peer: "alpha", groups: GROUPS, mode });
+    let eb = b.localActive(100, false);
+    const bf = fenceOf(eb)!;
+    eb = b.fenceDone(200, bf.id, "bad");
+    assert.equal(groupsOf(eb), [], mode);
+    assert.is(b.snapshot().phase, "stable", mode);
+    // The links come back: each sees the other alive; neither negotiates (both stable).
+    ea = a.peerStatus(1000, "active");
+    eb = b.peerStatus(1000, "active");
+    assert.equal(sends(ea), [{ t: "resource", rscHold: "all", full: { isStable: true }, info: null }], mode);
+    assert.equal(sends(eb), [{ t: "resource", rscHold: "none", full: { isStable: true }, info: null }], mode);
+    assert.ok(eb.some((e) => e.kind === "event" && e.event === "rsc.peer-back"), mode);
+    const toA = a.message(1010, "bravo", sends(eb)[0]!);
+    const toB = b.message(1010, "alpha", sends(ea)[0]!);
+    // Each now knows who holds what.
+    assert.equal(b.snapshot().groups.map((g) => g.holder), ["alpha", "alpha"], mode);
+    assert.equal(a.snapshot().otherHolds, "none", mode);
+    if (mode === "off") {
+      assert.equal(groupsOf(toA), [], "off: nothing moves");
+      assert.equal(groupsOf(toB), [], "off: nothing moves");
+    } else {
+      // on: alpha hands bravo's group back through the standby protocol.
+      assert.ok(sends(toA).some((m) => m.t === "ask_resources"), "on: auto_failback starts");
+    }
+  }
+  // Negotiating (or legacy): no extra report; `starting` and its answers cover it.
+  const l = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode: "legacy" });
+  let el = l.localActive(0, false);
+  l.fenceDone(10, fenceOf(el)!.id, "bad");
+  el = l.peerStatus(1000, "active");
+  assert.equal(sends(el), [], "legacy: no resource report");
+  const s = new Failover({ node: "alpha", peer: "bravo", groups: GROUPS, mode: "on" });
+  s.peerStatus(0, "active");
+  s.localActive(0, true);
+  s.peerStatus(100, "dead");
+  assert.equal(sends(s.peerStatus(200, "active")), [], "starting: no resource report");
+});
+
 t("seeded random storms of boots, crashes, shutdowns, standbys and takeovers never run a group twice", () => {
   const seed = Number(process.env.LUBDUB_SEED) || 20261125;
   let s = seed >>> 0;

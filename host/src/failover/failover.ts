@@ -49,6 +49,12 @@ export type FailoverEffect =
   | { kind: "groups"; id: number; op: "start" | "stop"; keys: string[]; reason: string }
   /** Fence the node; answer with fenceDone(id, result). No STONITH configured: answer "n_stnth" at once. */
   | { kind: "fence"; id: number; node: string }
+  /**
+   * The fence `id` is no longer wanted (the peer is alive again): stop it, no
+   * further attempts. Its answer, if one still comes, is ignored. An attempt
+   * already sent to the device cannot be recalled and may still take effect.
+   */
+  | { kind: "fence-abort"; id: number; node: string; reason: string }
   | { kind: "event"; level: "debug" | "info" | "warn" | "error" | "crit"; event: string; msg: string; fields: Record<string, string | number | boolean | null> }
   /** Graceful shutdown finished: everything released and shutdone sent. */
   | { kind: "shutdown-complete" };
@@ -70,6 +76,8 @@ export const FEV = {
   fence: "fence.request",
   fenced: "fence.result",
   fenceFailed: "fence.failed",
+  fenceCancel: "fence.cancel",
+  peerBack: "rsc.peer-back",
   shutdownStart: "shutdown.start",
   shutdownDone: "shutdown.done",
   peerShutdown: "rsc.peer-shutdown",
@@ -146,6 +154,8 @@ export class Failover {
   private nextId = 1;
   /** What each outstanding group action or fence is for. */
   private readonly pending = new Map<number, (r: string[] | StonithResult) => void>();
+  /** Fences issued and not yet answered (their continuations are in `pending`). */
+  private readonly fences = new Set<number>();
   /** Group actions issued and not yet answered (a subset of `pending`). */
   private readonly groupActions = new Set<number>();
   private out: FailoverEffect[] = [];
@@ -190,6 +200,17 @@ export class Failover {
         this.peerShutDone = false;
         this.otherHolds = null;
         this.otherStable = false;
+        this.abortFence("peer is back");
+        // Heartbeat answers a returning peer's `starting` with its full
+        // resource report. A peer that comes back without negotiating (it came
+        // up alone and is stable, or we declared it dead and it never
+        // stopped) sends no `starting`: re-announce what we hold, so its view
+        // of who holds each group does not stay empty. While negotiating,
+        // `starting` and its answers do this already.
+        if (this.phase === "stable" && this.c.mode !== "legacy" && !this.standby) {
+          this.event("info", FEV.peerBack, `${this.c.peer} is back: telling it what this node holds`, { holds: this.iHold() });
+          this.sendFullResource(true);
+        }
       }
     });
   }
@@ -227,6 +248,7 @@ export class Failover {
   /** The partition the membership just healed: both sides may hold everything. */
   partitionHealed(now: number): FailoverEffect[] {
     return this.run(now, () => {
+      this.abortFence("peer is back");
       if (this.shuttingDown()) {
         // Releasing everything already; shutdone tells the peer. No new negotiation.
         this.peerAlive = true;
@@ -604,7 +626,9 @@ export class Failover {
     this.rqstDeadline = null;
     const id = this.nextId++;
     this.event("warn", FEV.fence, `${this.c.peer} is ${why}: fencing before takeover`, { node: this.c.peer });
+    this.fences.add(id);
     this.pending.set(id, (r) => {
+      this.fences.delete(id);
       const result = r as StonithResult;
       if (this.peerAlive) return; // it came back while we were fencing: negotiation takes over
       if (result === "bad" || result === "badhost") {
@@ -618,6 +642,22 @@ export class Failover {
       this.takeEverything("mach_down");
     });
     this.out.push({ kind: "fence", id, node: this.c.peer });
+  }
+
+  /**
+   * The peer is alive again while it is being fenced: the fence is called off
+   * (no further attempts; its late answer is void) and negotiation takes over.
+   * An attempt already in flight on the device cannot be recalled: it may
+   * still power the peer off, and the peer's silence then counts as a death
+   * like any other.
+   */
+  private abortFence(reason: string): void {
+    for (const id of this.fences) {
+      this.pending.delete(id);
+      this.event("warn", FEV.fenceCancel, `fencing ${this.c.peer} called off: ${reason}`, { node: this.c.peer, reason });
+      this.out.push({ kind: "fence-abort", id, node: this.c.peer, reason });
+    }
+    this.fences.clear();
   }
 
   /** No peer: this node holds every group. */

@@ -2,6 +2,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type Clock, createFenceHook, DEFAULT_FENCE_POLICY, FENCE_EVENTS, FencePolicy, type FencePolicyConfig } from "./policy.js";
 import { done, fail, type FenceDevice, type FenceOutcome, type FenceRequest } from "./types.js";
+import { ResourceShell } from "../agent/resources.js";
+import { createLogger } from "../agent/log.js";
 
 const t = suite("fencing policy");
 
@@ -200,6 +202,98 @@ t("a late answer from a timed-out attempt is ignored", () => {
   const fin = p.attemptDone(2100, run, 2, done("cycling"));
   assert.ok(fin.some((e) => e.kind === "finish" && e.result === "OK"));
   assert.is(p.nextWakeup(), null);
+});
+
+t("abort (the peer is back) during the backoff: fence.aborted, answer bad, no further attempt even once the device would accept, no alert", async () => {
+  // The device refuses (its hold window), then would power the node off: that later attempt must never be made.
+  const s = setup([fail("refused", "lost-arbitration"), done("cycling")], { retryMinMs: 2000, alert: ["/bin/alert"] });
+  const r = s.hook("bravo");
+  await s.clock.advance(1000);
+  assert.is(s.device.calls.length, 1);
+  s.hook.abort("BRAVO", "peer is back");
+  assert.is(await r, "bad");
+  await s.clock.advance(60_000);
+  assert.is(s.device.calls.length, 1, "no attempt after the abort");
+  const aborted = s.logs.find((l) => l.event === FENCE_EVENTS.aborted)!;
+  assert.ok(aborted, s.events().join(" "));
+  assert.match(aborted.msg, /peer is back/);
+  assert.not.match(aborted.msg, /cannot be recalled/, "nothing was in flight");
+  assert.not.ok(s.events().includes(FENCE_EVENTS.gaveUp));
+  await s.hook.settled();
+  assert.equal(s.alerts, []);
+  assert.equal(s.hook.active(), []);
+  // A new request later (the peer died again) is a fresh run.
+  const again = s.hook("bravo");
+  await s.clock.advance(0);
+  assert.is(await again, "OK");
+  assert.is(s.device.calls.length, 2);
+});
+
+t("abort with an attempt in flight: the wait is cancelled, the log says it cannot be recalled, no retry", async () => {
+  const s = setup(["hang", done("cycling")], { retryMinMs: 1000 });
+  const r = s.hook("bravo");
+  await s.clock.advance(10);
+  s.hook.abort("bravo", "peer is back");
+  assert.is(await r, "bad");
+  await settle();
+  assert.is(s.device.aborted, 1);
+  await s.clock.advance(120_000);
+  assert.is(s.device.calls.length, 1);
+  assert.match(s.logs.find((l) => l.event === FENCE_EVENTS.aborted)!.msg, /cannot be recalled/);
+  assert.not.ok(s.events().includes(FENCE_EVENTS.attemptFailed), "the cancelled attempt's answer is not a failure to retry");
+});
+
+t("abort during fencing_delay: no attempt at all; abort of another node or of nothing is a no-op", async () => {
+  const s = setup([done("off")], { delayMs: 5000 });
+  const r = s.hook("bravo");
+  s.hook.abort("charlie", "peer is back");
+  await s.clock.advance(1000);
+  s.hook.abort("bravo", "peer is back");
+  assert.is(await r, "bad");
+  await s.clock.advance(10_000);
+  assert.is(s.device.calls.length, 0);
+  s.hook.abort("bravo", "peer is back");
+  assert.is(s.events().filter((e) => e === FENCE_EVENTS.aborted).length, 1);
+  const p = new FencePolicy(DEFAULT_FENCE_POLICY);
+  assert.equal(p.abort(0, "bravo", "peer is back"), []);
+  const { run } = p.start(0, "bravo");
+  const es = p.abort(10, "bravo", "peer is back");
+  assert.equal(es.map((e) => e.kind), ["cancel", "log", "finish"]);
+  assert.equal(p.attemptDone(20, run, 1, done("cycling")), [], "the in-flight answer is void");
+  assert.is(p.nextWakeup(), null);
+  // The hook without a device (no STONITH) accepts abort too.
+  createFenceHook({ device: null, policy: DEFAULT_FENCE_POLICY, log: () => {} }).abort("bravo", "peer is back");
+});
+
+t("agent wiring: the peer seen alive again while the shell fences it aborts the hook's run; the device gets no further attempt", async () => {
+  const s = setup([fail("refused", "lost-arbitration"), done("cycling")], { retryMinMs: 2000 });
+  const lines: string[] = [];
+  const sent: string[] = [];
+  const ok = async () => ({ ok: true, detail: "" });
+  const shell = new ResourceShell({
+    config: { node: "alpha", peer: "bravo", groups: [{ key: "192.0.2.10", owner: "alpha" }, { key: "192.0.2.20", owner: "bravo" }], mode: "off" },
+    actions: { start: ok, stop: ok, running: async () => false, healthy: async () => true },
+    fence: s.hook,
+    log: createLogger("alpha", "info", { write: (l: string) => void lines.push(l) }),
+    send: (b) => void sent.push(b.t),
+    now: () => s.clock.now(),
+    reschedule: () => {},
+  });
+  shell.peerStatus("active");
+  shell.localActive(true);
+  shell.message("bravo", { t: "resource", rscHold: "local", full: { isStable: true }, info: null });
+  await s.clock.advance(10);
+  shell.peerStatus("dead");
+  await s.clock.advance(1000);
+  assert.is(s.device.calls.length, 1, "first attempt refused (the device's hold)");
+  shell.peerStatus("active");
+  await s.clock.advance(60_000);
+  assert.is(s.device.calls.length, 1, "no attempt after the peer came back");
+  assert.ok(s.events().includes(FENCE_EVENTS.aborted), s.events().join(" "));
+  assert.ok(lines.some((l) => l.includes('"fence.cancel"')));
+  assert.not.ok(sent.includes("stonith"), "no stonith report for an aborted fence");
+  assert.equal(shell.snapshot().groups.map((g) => g.holder), ["alpha", null]);
+  shell.close();
 });
 
 t("close answers bad and aborts the attempt", async () => {

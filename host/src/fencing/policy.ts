@@ -10,7 +10,11 @@
 //            retry_min up to retry_max, as long as the total time allows;
 //   give up  when the total time is spent (or the device says it does not
 //            control that node): a loud fence.gave-up, the alert command, and
-//            the answer "bad" / "badhost", so the core does NOT take over.
+//            the answer "bad" / "badhost", so the core does NOT take over;
+//   abort    when the peer is seen alive again (the core no longer wants the
+//            fence): fence.aborted, no further attempts, the answer "bad".
+//            An attempt already sent to the device cannot be recalled: the
+//            wait for it is cancelled, but the device may still carry it out.
 //
 // FencePolicy is the deterministic core: inputs are calls with the time,
 // outputs are effects (start an attempt, cancel one, log, alert, finish).
@@ -54,7 +58,7 @@ export const ALERT_TIMEOUT_MS = 30_000;
 
 export type PolicyEffect =
   | { kind: "attempt"; run: number; attempt: number; node: string; action: "reboot" | "off" }
-  | { kind: "cancel"; run: number; attempt: number }
+  | { kind: "cancel"; run: number; attempt: number; why?: "timeout" | "aborted" }
   | { kind: "log"; level: "info" | "warn" | "error" | "crit"; event: string; msg: string; fields: Record<string, unknown> }
   | { kind: "alert"; run: number; node: string; result: StonithResult; message: string }
   | { kind: "finish"; run: number; node: string; result: StonithResult };
@@ -84,6 +88,7 @@ export const FENCE_EVENTS = {
   retry: "fence.retry",
   confirmed: "fence.confirmed",
   gaveUp: "fence.gave-up",
+  aborted: "fence.aborted",
   alertRan: "fence.alert",
   alertFailed: "fence.alert-failed",
 } as const;
@@ -118,6 +123,28 @@ export class FencePolicy {
       return out;
     }
     this.failed(now, r, o.ok ? fail("unverified", `the device answered ${o.state}, not ${this.c.action}`) : o, out);
+    return out;
+  }
+
+  /**
+   * Calls off every run fencing `node` (the peer is back): no further
+   * attempts, answer "bad", no alert. An attempt in flight is cancelled here,
+   * but what the device was already told cannot be recalled: it may still
+   * fence the node (the log says so).
+   */
+  abort(now: number, node: string, reason: string): PolicyEffect[] {
+    const out: PolicyEffect[] = [];
+    for (const r of [...this.runs.values()]) {
+      if (r.node.toLowerCase() !== node.toLowerCase() || r.phase === "done") continue;
+      const inFlight = r.phase === "attempt";
+      if (inFlight) out.push({ kind: "cancel", run: r.id, attempt: r.attempt, why: "aborted" });
+      out.push(
+        this.log("warn", FENCE_EVENTS.aborted, `fencing ${r.node} aborted (${reason}) after ${r.attempt} attempt(s)${inFlight ? `; attempt ${r.attempt} was already sent to the device and cannot be recalled: it may still take effect` : ""}`, {
+          node: r.node, reason, attempts: r.attempt, inFlight, afterMs: r.attempt > 0 ? now - (r.deadline - this.c.totalTimeoutMs) : 0,
+        }),
+      );
+      this.finish(r, "bad", out);
+    }
     return out;
   }
 
@@ -242,6 +269,8 @@ export interface PolicyFenceHook {
   active(): ReturnType<FencePolicy["active"]>;
   /** Resolves when the alert commands started so far have finished (tests, shutdown). */
   settled(): Promise<void>;
+  /** Calls off fencing `node` (it is alive again): no further attempts; its caller gets "bad". */
+  abort(node: string, reason: string): void;
   /** Stops every run (answering "bad") and closes the device. */
   close(): Promise<void>;
 }
@@ -291,7 +320,8 @@ export function createFenceHook(o: FenceHookOptions): PolicyFenceHook {
           break;
         }
         case "cancel":
-          attempts.get(`${e.run}/${e.attempt}`)?.abort(new Error("attempt timed out"));
+          // Stops the wait; a request the device already has may still be carried out.
+          attempts.get(`${e.run}/${e.attempt}`)?.abort(new Error(e.why === "aborted" ? "fencing aborted" : "attempt timed out"));
           attempts.delete(`${e.run}/${e.attempt}`);
           break;
         case "alert": {
@@ -331,6 +361,10 @@ export function createFenceHook(o: FenceHookOptions): PolicyFenceHook {
     return p;
   }) as PolicyFenceHook;
   hook.active = () => policy.active();
+  hook.abort = (node: string, reason: string) => {
+    if (closed) return;
+    apply(policy.abort(clock.now(), node, reason));
+  };
   hook.settled = async () => {
     while (alerts.size > 0) await Promise.all([...alerts]);
   };
