@@ -67,16 +67,12 @@ testWhere(t, "SIGSTOP the holder's agent for half a deadtime, then SIGCONT: nobo
 );
 
 /**
- * Known bug, reported: a lubdubd resumed after a pause longer than deadtime
- * runs its dead-peer timer before reading the heartbeats waiting in its
- * socket, declares the healthy holder dead (with fencing: asks to fence it),
- * starts a takeover, and the partition reset that follows makes the holder
- * release and restart the group (a few hundred ms without service). Runs
- * only with LUBDUB_CTS_KNOWN_BUGS=1 until it is fixed.
+ * A lubdubd resumed after a pause longer than deadtime must read the
+ * heartbeats waiting in its sockets before its dead-peer check runs, or it
+ * declares the healthy holder dead (with fencing: asks to fence it) and
+ * starts a takeover.
  */
-const KNOWN_BUGS = { check: () => (process.env.LUBDUB_CTS_KNOWN_BUGS ? null : "known bug: a resumed agent declares its peer dead before reading the queued heartbeats (set LUBDUB_CTS_KNOWN_BUGS=1 to run)"), what: "known bug" };
-
-testWhere(t, "SIGSTOP the backup's agent for two deadtimes, then SIGCONT: the holder keeps serving, the resumed backup takes nothing", [...REQS, KNOWN_BUGS], () =>
+testWhere(t, "SIGSTOP the backup's agent for two deadtimes, then SIGCONT: the holder keeps serving, the resumed backup takes nothing", [...REQS], () =>
   Cts.run("sigstop-backup", {}, async (c) => {
     const from = Date.now();
     const dt = c.timing.deadtimeMs;

@@ -34,6 +34,16 @@ const MAX_SLEEP_MS = 1000;
  * One more ms makes the timer fire just after `due` instead.
  */
 const TIMER_SLACK_MS = 1;
+/**
+ * A timer that fires this many keepalives after it was due means the agent
+ * was not running (SIGSTOP, a frozen VM, a stalled host): the peers'
+ * heartbeats from that time are waiting unread in the sockets and tty, and
+ * Node runs expired timers before it polls for input. Such a tick is put off
+ * by one turn of the event loop (setImmediate runs after the poll phase) so
+ * the core hears them before it looks for dead nodes. It is one loop turn,
+ * not a delay: a peer that really is silent is still declared dead at once.
+ */
+const LATE_TIMER_KEEPALIVES = 1;
 /** Media get this long to close on shutdown. */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -113,6 +123,8 @@ export class Agent {
   private timer: NodeJS.Timeout | null = null;
   /** When (agent clock, ms) the armed timer is meant for. */
   private timerDue = 0;
+  /** A late tick is waiting for setImmediate; it reschedules when it runs. */
+  private deferredTick = false;
   private control: Server | null = null;
   private readonly started = performance.now();
   private stopping = false;
@@ -270,6 +282,7 @@ export class Agent {
    * the armed timer is left alone.
    */
   private schedule(): void {
+    if (this.deferredTick) return;
     const now = this.now();
     const due = Math.min(this.core.nextWakeup(), this.shell?.nextWakeup() ?? Infinity, this.ping?.nextWakeup() ?? Infinity, now + MAX_SLEEP_MS);
     if (this.timer && due === this.timerDue) return;
@@ -280,6 +293,22 @@ export class Agent {
 
   private readonly onTimer = (): void => {
     this.timer = null;
+    const late = this.now() - this.timerDue;
+    if (late > LATE_TIMER_KEEPALIVES * this.o.keepaliveMs) {
+      logEvent(this.o.log, "warn", "agent.resumed-late", `timer ran ${Math.round(late)} ms late (was this process paused?): reading waiting input before checking on the peers`, { lateMs: Math.round(late) });
+      this.deferredTick = true;
+      setImmediate(() => {
+        this.deferredTick = false;
+        this.tick();
+      });
+      return;
+    }
+    this.tick();
+  };
+
+  /** Feeds the clock to the core and the shells. */
+  private readonly tick = (): void => {
+    if (this.stopping) return;
     this.apply(this.core.tick(this.now()));
     this.shell?.tick();
     this.ping?.tick();
