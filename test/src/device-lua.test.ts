@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { connect, type Socket } from "node:net";
 import { DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.js";
 import { DeviceClient } from "./support/device-client.js";
-import { classicFrame, loadFixtureSets, noise } from "./support/fixture-frames.js";
+import { allClassicFrames, HEARTBEAT_FIXTURES, noise } from "./support/fixture-frames.js";
 import { Rng, seedFromEnv } from "./support/rng.js";
 import { type Requirement, testWhere } from "./support/require.js";
 import { spawnSync } from "node:child_process";
@@ -28,25 +28,6 @@ const LUA_MODULES: Requirement = {
   what: "lua-posix and lua-bitop",
 };
 const REQS = [...deviceRequirements("lua"), LUA_MODULES];
-
-function fixtureFrames(): string[] {
-  const out: string[] = [];
-  for (const set of loadFixtureSets()) {
-    for (const d of set.datagrams) {
-      try {
-        out.push(classicFrame(d, set.keys));
-      } catch {
-        // a capture that is not a message
-      }
-    }
-  }
-  return out;
-}
-
-const FIXTURES = {
-  check: () => (fixtureFrames().length > 0 ? null : "no Heartbeat 3.0.6 fixtures (../shared/fixtures/heartbeat-3.0.6 or LUBDUB_HB_FIXTURES)"),
-  what: "heartbeat fixtures",
-};
 
 const KEY = { index: 1, method: "sha1", secret: "s3cret" };
 const FENCING = {
@@ -65,9 +46,9 @@ const FENCING = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-testWhere(t, "lua: every fixture frame crosses A→B and B→A byte-exact through noise; the noise is dropped and counted", [...REQS, FIXTURES], async () => {
+testWhere(t, "lua: every fixture frame crosses A→B and B→A byte-exact through noise; the noise is dropped and counted", [...REQS, HEARTBEAT_FIXTURES], async () => {
   const rng = new Rng(seedFromEnv("device-lua relay"));
-  const frames = fixtureFrames();
+  const frames = allClassicFrames();
   const dev = await DeviceProc.start({ impl: "lua", console: false });
   const a = HostLine.open(dev.hostA);
   const b = HostLine.open(dev.hostB);

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { DEVICE_SIM_BIN, DeviceProc, HostLine, deviceRequirements } from "./support/device-proc.js";
-import { classicFrame, loadFixtureSets, noise } from "./support/fixture-frames.js";
+import { allClassicFrames, HEARTBEAT_FIXTURES, noise } from "./support/fixture-frames.js";
 import { Rng, seedFromEnv } from "./support/rng.js";
 import { testWhere } from "./support/require.js";
 import { DeviceClient } from "./support/device-client.js";
@@ -17,26 +17,9 @@ import { DeviceClient } from "./support/device-client.js";
 const t = test;
 const REQS = deviceRequirements("sim");
 
-/** Every fixture message as the classic frame a serial line carries. */
-function fixtureFrames(): string[] {
-  const out: string[] = [];
-  for (const set of loadFixtureSets()) {
-    for (const d of set.datagrams) {
-      try {
-        out.push(classicFrame(d, set.keys));
-      } catch {
-        // a capture that is not a message
-      }
-    }
-  }
-  return out;
-}
-
-const FIXTURES = { check: () => (fixtureFrames().length > 0 ? null : "no Heartbeat 3.0.6 fixtures (../shared/fixtures/heartbeat-3.0.6 or LUBDUB_HB_FIXTURES)"), what: "heartbeat fixtures" };
-
-testWhere(t, "relay: every fixture frame crosses A→B and B→A byte-exact through noise; the noise is dropped and counted", [...REQS, FIXTURES], async () => {
+testWhere(t, "relay: every fixture frame crosses A→B and B→A byte-exact through noise; the noise is dropped and counted", [...REQS, HEARTBEAT_FIXTURES], async () => {
   const rng = new Rng(seedFromEnv("device-sim relay"));
-  const frames = fixtureFrames();
+  const frames = allClassicFrames();
   const dev = await DeviceProc.start({ console: false });
   const a = HostLine.open(dev.hostA);
   const b = HostLine.open(dev.hostB);

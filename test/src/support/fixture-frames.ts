@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Authkeys, decodeDatagram, parseAuthkeys, signClassic } from "@lubdub/protocol";
 import { heartbeatFixturesDir } from "./paths.js";
 import type { Rng } from "./rng.js";
+import type { Requirement } from "./require.js";
 
 export interface FixtureSet {
   name: string;
@@ -62,3 +63,24 @@ export function splitRandomly(rng: Rng, s: string, maxChunk: number): string[] {
   }
   return out;
 }
+
+/** Every capture of every set as the classic frame a serial line carries (captures that are not messages are left out). */
+export function allClassicFrames(): string[] {
+  const out: string[] = [];
+  for (const set of loadFixtureSets()) {
+    for (const d of set.datagrams) {
+      try {
+        out.push(classicFrame(d, set.keys));
+      } catch {
+        // a capture that is not a message
+      }
+    }
+  }
+  return out;
+}
+
+/** testWhere requirement: the Heartbeat 3.0.6 captures are there. */
+export const HEARTBEAT_FIXTURES: Requirement = {
+  check: () => (allClassicFrames().length > 0 ? null : "no Heartbeat 3.0.6 fixtures (../shared/fixtures/heartbeat-3.0.6 or LUBDUB_HB_FIXTURES)"),
+  what: "heartbeat fixtures",
+};
