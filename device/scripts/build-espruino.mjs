@@ -116,7 +116,9 @@ async function bundle(mangleProps) {
     bundle: true,
     format: "iife",
     target: "es2015",
-    minify: true,
+    // names minified in finish(), after the passes that read the source's names
+    minifySyntax: true,
+    minifyWhitespace: true,
     write: false,
     charset: "ascii",
     legalComments: "none",
@@ -219,8 +221,95 @@ export function hoistConstants(code) {
   return code.slice(0, at) + "const " + moved.join(",") + ";" + code.slice(at);
 }
 
+/**
+ * Writes top-level string constants in place where that is shorter than the
+ * declaration plus its references (a one-use constant always is), so that
+ * the minification that follows also folds them into neighbouring literals
+ * ("\\nt=" + DEVICE_TYPE_PREFIX becomes one string). Works on esbuild's
+ * unminified bundle, where top-level names are the source's and unique: a
+ * constant whose name is bound anywhere else, or that is assigned, stays as
+ * it is. Minified names are reckoned at two characters.
+ */
+export function inlineConstants(code) {
+  const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
+  const call = ast.body.length === 1 && ast.body[0].type === "ExpressionStatement" ? ast.body[0].expression : null;
+  const fn = call && call.type === "CallExpression" ? call.callee : null;
+  if (!fn || !fn.body || fn.body.type !== "BlockStatement") return code;
+  const isString = (e) => e && ((e.type === "Literal" && typeof e.value === "string") || (e.type === "TemplateLiteral" && e.expressions.length === 0));
+  const candidates = new Map();
+  for (const st of fn.body.body) {
+    if (st.type !== "VariableDeclaration") continue;
+    for (const d of st.declarations) if (d.id.type === "Identifier" && isString(d.init)) candidates.set(d.id.name, { decl: d, stmt: st, refs: [] });
+  }
+  const bindings = new Map();
+  const bind = (id) => {
+    if (id && id.type === "Identifier") bindings.set(id.name, (bindings.get(id.name) || 0) + 1);
+  };
+  const unsafe = new Set();
+  const walk = (node, parent, key) => {
+    if (!node || typeof node.type !== "string") return;
+    if (node.type === "VariableDeclarator") bind(node.id);
+    if (/Function/.test(node.type)) {
+      bind(node.id);
+      for (const p of node.params) {
+        if (p.type === "Identifier") bind(p);
+        else unsafe.add("*");
+      }
+    }
+    if (node.type === "ClassDeclaration" || node.type === "ClassExpression") bind(node.id);
+    if (node.type === "CatchClause") bind(node.param);
+    if (node.type === "AssignmentExpression" && node.left.type === "Identifier") unsafe.add(node.left.name);
+    if (node.type === "UpdateExpression" && node.argument.type === "Identifier") unsafe.add(node.argument.name);
+    if (node.type === "Identifier" && candidates.has(node.name)) {
+      const isKey = (parent.type === "MemberExpression" && key === "property" && !parent.computed) ||
+        ((parent.type === "Property" || parent.type === "MethodDefinition" || parent.type === "PropertyDefinition") && key === "key" && !parent.computed);
+      const isDecl = parent.type === "VariableDeclarator" && key === "id";
+      if (parent.type === "Property" && parent.shorthand) unsafe.add(node.name);
+      else if (!isKey && !isDecl) candidates.get(node.name).refs.push(node);
+    }
+    for (const k of Object.keys(node)) {
+      const v = node[k];
+      if (Array.isArray(v)) for (const c of v) walk(c, node, k);
+      else if (v && typeof v.type === "string") walk(v, node, k);
+    }
+  };
+  walk(ast, null, null);
+  if (unsafe.has("*")) return code;
+  const refEdits = [];
+  const removed = new Set();
+  for (const [name, c] of candidates) {
+    if (unsafe.has(name) || bindings.get(name) !== 1) continue;
+    const lit = code.slice(c.decl.init.start, c.decl.init.end);
+    const keep = 2 + 1 + lit.length + 1 + 2 * c.refs.length;
+    if (lit.length * c.refs.length > keep) continue;
+    for (const r of c.refs) refEdits.push({ at: r.start, end: r.end, text: lit });
+    removed.add(c.decl);
+  }
+  const apply = (from, to, edits) => {
+    let text = code.slice(from, to);
+    const inside = edits.filter((e) => e.at >= from && e.end <= to).sort((a, b) => b.at - a.at);
+    for (const e of inside) text = text.slice(0, e.at - from) + e.text + text.slice(e.end - from);
+    return text;
+  };
+  // statements that lose declarators are rewritten with the ones they keep
+  const edits = [];
+  const rewritten = [];
+  for (const st of fn.body.body) {
+    if (st.type !== "VariableDeclaration" || !st.declarations.some((d) => removed.has(d))) continue;
+    const kept = st.declarations.filter((d) => !removed.has(d)).map((d) => apply(d.start, d.end, refEdits));
+    edits.push({ at: st.start, end: st.end, text: kept.length === 0 ? "" : st.kind + " " + kept.join(",") + ";" });
+    rewritten.push(st);
+  }
+  for (const e of refEdits) if (!rewritten.some((st) => e.at >= st.start && e.end <= st.end)) edits.push(e);
+  edits.sort((a, b) => b.at - a.at);
+  let out = code;
+  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.end);
+  return out;
+}
+
 async function finish(result, mangled) {
   let code = result.outputFiles[0].text;
+  code = inlineConstants(code);
   code = hoistConstants(code);
   code = functionsToArrows(code);
   code = (await transform(code, { minify: true, target: "es2015", charset: "ascii", legalComments: "none" })).code;

@@ -38,7 +38,7 @@ const HOUR_MS = 3600000;
 
 /** One host port: its deframer, counters, nonce and watchdog. */
 export interface Port {
-  d: proto.DeframerCore;
+  d: proto.StreamDeframer;
   /** Bytes written to the port. */
   out: number;
   relayed: number;
@@ -102,7 +102,7 @@ export interface Core extends ConsoleBackend {
 }
 
 /** `deframer` makes each host port's deframer (both formats, or classic only). */
-export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) => proto.DeframerCore): Core {
+export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) => proto.StreamDeframer): Core {
   const n = hal.outletCount();
   /** Outlet power as switched (0-based; false during a cycle). */
   const on: boolean[] = [];

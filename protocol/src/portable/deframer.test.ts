@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Deframer, DeframeEvent, DROP_INCOMPLETE, DROP_MALFORMED, DROP_NOISE, DROP_OVERSIZE, DROP_TRUNCATED } from "./deframer.js";
+import { classicDeframer, Deframer, DeframerCore, DeframeEvent, DROP_INCOMPLETE, DROP_MALFORMED, DROP_NOISE, DROP_OVERSIZE, DROP_TRUNCATED } from "./deframer.js";
 
 const t = suite("deframer");
 
@@ -251,6 +251,45 @@ t("drops and noise tile the stream on a mixed bag of damage", () => {
   const ev = everyChunking(stream);
   assert.equal(frames(ev), [CLASSIC, NETSTRING]);
   everyChunking(stream, 40);
+});
+
+// ---- classicDeframer(): the compact classic-only deframer of the device firmware ----
+
+/** A byte stream built from pieces that exercise every classic rule, chosen by a seeded generator. */
+function classicStream(seed: number, pieces: number): string {
+  const parts = [
+    CLASSIC, crlf(CLASSIC), NETSTRING, ">>>\n", ">>>\r\n", "<<<\n", "<<<\r\n", "\n", "\r\n", "x=1\n", "(1)y=2\n", "(9)y=2\n",
+    "garbage\n", "=v\n", "t=a>>\r>\n", "st=up###\n", "st=up>>>\n", "st=up>>>\r\n", "###\n", "print(1)\n", "noise", ">", ">>", "\r",
+    "long=" + "z".repeat(70) + "\n", "%%%\n", "\u00ff\u0000",
+  ];
+  let x = seed;
+  let out = "";
+  for (let i = 0; i < pieces; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out += parts[x % parts.length]!;
+  }
+  return out;
+}
+
+t("classicDeframer() gives the events and counters of DeframerCore without a netstring half, however the stream is cut", () => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const stream = classicStream(seed, 40);
+    for (const max of [undefined, 64, 200]) {
+      const ref = new DeframerCore(max, null);
+      const want = feedAll(ref as Deframer, [stream]);
+      for (const n of [1, 3, 17, stream.length]) {
+        const d = classicDeframer(max);
+        const got: DeframeEvent[] = [];
+        for (let i = 0; i < stream.length; i += n) {
+          got.push(...d.push(stream.slice(i, i + n)));
+          assert.ok(d.pendingBytes() <= (max ?? 262144) + n, `pending ${d.pendingBytes()}`);
+        }
+        got.push(...d.end());
+        assert.equal(got, want, `seed ${seed}, max ${max}, chunks of ${n}`);
+        assert.equal(d.stats, ref.stats, `seed ${seed}, max ${max}, chunks of ${n}: counters`);
+      }
+    }
+  }
 });
 
 t.run();

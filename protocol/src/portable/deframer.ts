@@ -517,7 +517,146 @@ export class Deframer extends DeframerCore {
   }
 }
 
-/** A deframer for classic frames only (a serial line): netstring bytes are noise. */
-export function classicDeframer(maxFrame?: number): DeframerCore {
-  return new DeframerCore(maxFrame, null);
+/** What the users of a deframer see: `DeframerCore` and `classicDeframer()` alike. */
+export interface StreamDeframer {
+  readonly stats: DeframerStats;
+  push(chunk: string): DeframeEvent[];
+  end(): DeframeEvent[];
+  pendingBytes(): number;
+}
+
+/**
+ * A deframer for classic frames only (a serial line): netstring bytes are
+ * noise. The same rules and events as `new DeframerCore(maxFrame, null)`
+ * (deframer.test.ts feeds both the same streams and compares every event and
+ * counter), written as a closure: the Espruino firmware uses it and has a
+ * size budget, and locals minify where `this.field` does not.
+ */
+export function classicDeframer(maxFrame?: number): StreamDeframer {
+  const max = maxFrame === undefined ? MAX_MESSAGE_BYTES : maxFrame;
+  const stats = newDeframerStats();
+  let buf = "";
+  /** Stream offset of buf[0]. */
+  let at = 0;
+  let inFrame = false;
+  // classic frame in progress: the cleaned text so far and where it began
+  let text = "";
+  let start = 0;
+  let noise = 0;
+  let noiseAt = 0;
+  let out: DeframeEvent[] = [];
+
+  function eat(n: number): void {
+    buf = buf.substring(n);
+    at += n;
+  }
+  function flush(): void {
+    if (noise > 0) out.push({ frame: null, reason: DROP_NOISE, bytes: noise, offset: noiseAt, detail: "bytes outside any message" });
+    noise = 0;
+  }
+  function addNoise(n: number): void {
+    if (n <= 0) return;
+    if (noise === 0) noiseAt = at;
+    noise += n;
+    stats.noiseBytes += n;
+    stats.droppedBytes += n;
+  }
+  /** Drops the frame in progress, its stream bytes up to buf[upTo], and hunts again. */
+  function drop(reason: string, upTo: number, detail: string): boolean {
+    flush();
+    const bytes = at + upTo - start;
+    stats.droppedFrames++;
+    stats.droppedBytes += bytes;
+    if (reason === DROP_TRUNCATED) stats.truncated++;
+    else if (reason === DROP_OVERSIZE) stats.oversize++;
+    else if (reason === DROP_MALFORMED) stats.malformed++;
+    else stats.incomplete++;
+    out.push({ frame: null, reason: reason, bytes: bytes, offset: start, detail: detail });
+    text = "";
+    inFrame = false;
+    return true;
+  }
+  /** One step of DeframerCore's hunt() or classic(); false when it needs more input. */
+  function step(): boolean {
+    if (!inFrame) {
+      let m = buf.indexOf(CLASSIC_START);
+      let len = 4;
+      const crlf = buf.indexOf(CLASSIC_START_CRLF);
+      if (crlf >= 0 && (m < 0 || crlf < m)) {
+        m = crlf;
+        len = 5;
+      }
+      if (m < 0) {
+        // keep a tail that could be the start of a marker split across chunks
+        const k = buf.length < 4 ? 0 : buf.length - 4;
+        addNoise(k);
+        eat(k);
+        return false;
+      }
+      addNoise(m);
+      eat(m);
+      flush();
+      inFrame = true;
+      start = at;
+      text = CLASSIC_START;
+      eat(len);
+      return true;
+    }
+    const nl = buf.indexOf("\n");
+    if (text.length + (nl < 0 ? buf.length : nl) > max) return drop(DROP_OVERSIZE, 0, "message longer than " + max + " bytes");
+    if (nl < 0) return false;
+    const raw = buf.substring(0, nl);
+    const line = stripCR(raw);
+    const marker = markerAtLineEnd(raw);
+    if (line === "<<<") {
+      const frame = text + CLASSIC_END;
+      eat(nl + 1);
+      text = "";
+      inFrame = false;
+      stats.frames++;
+      out.push({ frame: frame, reason: null, bytes: frame.length, offset: start, detail: "" });
+    } else if (marker >= 0) {
+      drop(DROP_TRUNCATED, marker, stripCR(raw.substring(0, marker)).length === 0 ? "a new message began before <<<" : "a new message began inside a line");
+      eat(marker);
+    } else if (line.length === 0) {
+      eat(nl + 1);
+    } else if (text.length + line.length + 1 + CLASSIC_END.length > max) {
+      return drop(DROP_OVERSIZE, 0, "message longer than " + max + " bytes");
+    } else if (!classicLineOk(line)) {
+      drop(DROP_MALFORMED, nl + 1, "a line inside the message is not name=value");
+      eat(nl + 1);
+    } else {
+      text += line + "\n";
+      eat(nl + 1);
+    }
+    return true;
+  }
+  return {
+    stats: stats,
+    push(chunk: string): DeframeEvent[] {
+      out = [];
+      stats.bytesIn += chunk.length;
+      // slices bound the buffer even when a caller hands over megabytes at once
+      for (let off = 0; off < chunk.length; off += max) {
+        buf += chunk.substring(off, off + max);
+        let more = true;
+        while (more) more = step();
+      }
+      return out;
+    },
+    end(): DeframeEvent[] {
+      out = [];
+      if (inFrame) {
+        drop(DROP_INCOMPLETE, buf.length, "stream ended inside a classic message");
+        eat(buf.length);
+      }
+      addNoise(buf.length);
+      eat(buf.length);
+      flush();
+      return out;
+    },
+    pendingBytes(): number {
+      return buf.length + text.length;
+    },
+  };
 }
