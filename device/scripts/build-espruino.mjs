@@ -307,12 +307,43 @@ export function inlineConstants(code) {
   return out;
 }
 
+/**
+ * `a === "text"` and `a === 13` become `a == "text"` and `a == 13` (and the
+ * same for `!==`). The source is type-checked TypeScript, which refuses to
+ * compare a string with a number or a boolean, so the other side is a value
+ * of the literal's own type, null or undefined, and for those `==` answers
+ * what `===` does. Comparisons with null, undefined or "" (which `==`
+ * equates with 0 and false) keep their `===`.
+ */
+export function looseEquals(code) {
+  const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
+  const edits = [];
+  const plain = (e) => e.type === "Literal" && ((typeof e.value === "string" && e.value !== "" && e.value.trim() !== "") || (typeof e.value === "number" && e.value !== 0));
+  const walk = (node) => {
+    if (!node || typeof node.type !== "string") return;
+    if (node.type === "BinaryExpression" && (node.operator === "===" || node.operator === "!==") && (plain(node.left) || plain(node.right))) {
+      const at = code.indexOf(node.operator, node.left.end);
+      edits.push(at);
+    }
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      if (Array.isArray(v)) for (const c of v) walk(c);
+      else if (v && typeof v.type === "string") walk(v);
+    }
+  };
+  walk(ast);
+  edits.sort((a, b) => b - a);
+  for (const at of edits) code = code.slice(0, at + 2) + code.slice(at + 3);
+  return code;
+}
+
 async function finish(result, mangled) {
   let code = result.outputFiles[0].text;
   code = inlineConstants(code);
   code = hoistConstants(code);
   code = functionsToArrows(code);
   code = (await transform(code, { minify: true, target: "es2015", charset: "ascii", legalComments: "none" })).code;
+  code = looseEquals(code);
   code = fixClassNames(code);
   // Espruino's require: the source calls it espruinoRequire so that esbuild
   // does not replace it with its Proxy-based shim (no Proxy on Espruino).

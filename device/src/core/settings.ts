@@ -7,27 +7,13 @@
 //
 // Portable subset: compiled for Espruino and Lua 5.1 too.
 
-import { formatDecimal, parseDecimal } from "@lubdub/protocol/portable";
+import { parseDecimal } from "@lubdub/protocol/portable";
 
 /** Storage key the settings live under. */
 export const SETTINGS_KEY = "lubdub.cfg";
 
-export const KIND_STR = 0;
-/** A whole number within [min, max]; a boolean is one from 0 to 1. */
-export const KIND_INT = 1;
-
 /** Longest value accepted for any setting (names, paths, secrets). */
 export const MAX_SETTING_TEXT = 120;
-
-export interface SettingDef {
-  key: string;
-  kind: number;
-  def: string;
-  min: number;
-  max: number;
-  /** Never printed back (console, logs, status). */
-  secret: boolean;
-}
 
 /**
  * Every setting but the per-outlet names ("outlet.N", which depend on the
@@ -56,21 +42,17 @@ const TABLE =
   "fence.hold_ms=600000 0 86400000;" +
   "hw_wd_s=10 1 60";
 
-function parseDef(row: string): SettingDef {
-  const secret = row.charAt(0) === "!";
-  const eq = row.indexOf("=");
-  const v = row.substring(eq + 1).split(" ");
-  return {
-    key: row.substring(secret ? 1 : 0, eq), kind: v.length > 1 ? KIND_INT : KIND_STR, def: v[0]!,
-    min: parseDecimal(v[1] || "") || 0, max: parseDecimal(v[2] || "") || 0, secret: secret,
-  };
+/** The table's rows as [key, default, min, max] (min and max for numbers only); a secret's key keeps its "!". */
+function rows(): string[][] {
+  const out: string[][] = [];
+  for (const row of TABLE.split(";")) out.push(row.replace("=", " ").split(" "));
+  return out;
 }
 
-/** The table's settings (outlet names not included), parsed. */
-export function settingDefs(): SettingDef[] {
-  const defs: SettingDef[] = [];
-  for (const row of TABLE.split(";")) defs.push(parseDef(row));
-  return defs;
+/** The table row of `key`, or null (outlet names are not in the table). */
+function findRow(key: string): string[] | null {
+  for (const r of rows()) if (r[0] === key || r[0] === "!" + key) return r;
+  return null;
 }
 
 /** Settings by key; every value is text, read through the typed getters below. */
@@ -80,18 +62,13 @@ export interface Settings {
 }
 
 export function outletKey(n: number): string {
-  return "outlet." + formatDecimal(n);
-}
-
-function findDef(key: string): SettingDef | null {
-  for (const d of settingDefs()) if (d.key === key) return d;
-  return null;
+  return "outlet." + n;
 }
 
 /** Every key of these settings, in stored order: the table's, then outlet.1 ... outlet.N. */
 export function settingKeys(s: Settings): string[] {
   const keys: string[] = [];
-  for (const d of settingDefs()) keys.push(d.key);
+  for (const r of rows()) keys.push(r[0]!.replace("!", ""));
   for (let n = 1; n <= s.outlets; n++) keys.push(outletKey(n));
   return keys;
 }
@@ -99,42 +76,25 @@ export function settingKeys(s: Settings): string[] {
 /** The defaults for a board with `outlets` outlets (named "Outlet 1"…). */
 export function defaultSettings(outlets: number): Settings {
   const s: Settings = { values: {}, outlets: outlets };
-  for (const d of settingDefs()) s.values[d.key] = d.def;
-  for (let n = 1; n <= outlets; n++) s.values[outletKey(n)] = "Outlet " + formatDecimal(n);
+  for (const r of rows()) s.values[r[0]!.replace("!", "")] = r[1]!;
+  for (let n = 1; n <= outlets; n++) s.values[outletKey(n)] = "Outlet " + n;
   return s;
-}
-
-function printable(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 32 || c > 126) return false;
-  }
-  return true;
-}
-
-/** Is `key` a setting of this board? */
-export function isSettingKey(s: Settings, key: string): boolean {
-  if (findDef(key) !== null) return true;
-  if (key.substring(0, 7) !== "outlet.") return false;
-  const n = parseDecimal(key.substring(7));
-  return n !== null && n >= 1 && n <= s.outlets;
 }
 
 /** Sets one value after checking it; returns "" or why it was refused. */
 export function setSetting(s: Settings, key: string, value: string): string {
-  if (!isSettingKey(s, key)) return "unknown setting " + key;
-  if (value.length > MAX_SETTING_TEXT) return key + ": longer than " + MAX_SETTING_TEXT + " bytes";
-  if (!printable(value)) return key + ": only printable ASCII is allowed";
-  const d = findDef(key);
-  if (d !== null && d.kind !== KIND_STR) {
-    const n = parseDecimal(value);
-    if (n === null || n < d.min || n > d.max) {
-      return key + ": expected a whole number from " + d.min + " to " + d.max;
-    }
+  const r = findRow(key);
+  const n = parseDecimal(value);
+  const outlet = parseDecimal(key.substring(7));
+  if (r === null && (!key.startsWith("outlet.") || outlet === null || outlet < 1 || outlet > s.outlets)) return "unknown setting " + key;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 32 || c > 126 || i >= MAX_SETTING_TEXT) return key + ": not printable ASCII of at most " + MAX_SETTING_TEXT + " bytes";
   }
-  if (d === null && (value.length === 0 || value.indexOf(";") >= 0)) {
-    return key + ": an outlet name must be non-empty and without ';'";
+  if (r !== null && r.length > 2 && (n === null || n < parseDecimal(r[2]!)! || n > parseDecimal(r[3]!)!)) {
+    return key + ": expected a whole number from " + r[2] + " to " + r[3];
   }
+  if (r === null && (value === "" || value.indexOf(";") >= 0)) return key + ": an outlet name must be non-empty and without ';'";
   s.values[key] = value;
   return "";
 }
@@ -145,14 +105,13 @@ export function getString(s: Settings, key: string): string {
 }
 
 export function getInt(s: Settings, key: string): number {
-  const v = parseDecimal(getString(s, key));
-  return v === null ? 0 : v;
+  return parseDecimal(getString(s, key)) || 0;
 }
 
 /** Is this setting secret (never shown)? */
 export function isSecret(key: string): boolean {
-  const d = findDef(key);
-  return d !== null && d.secret;
+  const r = findRow(key);
+  return r !== null && r[0] !== key;
 }
 
 /**
