@@ -52,9 +52,15 @@ const ESPRUINO_NAMES = ["setup", "on", "write", "read", "setConsole", "enableWat
  */
 const OWN_NOT_BUILTIN = new Set(["at", "values", "min", "max", "name", "now", "log", "drop", "data", "end", "step", "start", "close", "open"]);
 
-/** Names that must keep their spelling: the JS built-ins' and Espruino's own (see targets/espruino/main.ts). */
+/**
+ * Property names that the code also holds as data: the classic deframer
+ * counts a drop in the counter named as its reason (stats[reason]).
+ */
+const DATA_NAMES = ["truncated", "oversize", "malformed", "incomplete"];
+
+/** Names that must keep their spelling: the JS built-ins' and Espruino's own (see targets/espruino/main.ts), and DATA_NAMES. */
 function reservedNames() {
-  const names = new Set(["prototype", "constructor", "length", "message", "name", "stack", "toString", "valueOf", ...ESPRUINO_NAMES]);
+  const names = new Set(["prototype", "constructor", "length", "message", "name", "stack", "toString", "valueOf", ...ESPRUINO_NAMES, ...DATA_NAMES]);
   const builtins = [Object, Array, String, Number, Boolean, Math, JSON, Date, Promise, RegExp, Function, Error, ArrayBuffer, Uint8Array, DataView, globalThis];
   for (const b of builtins) {
     for (const n of Object.getOwnPropertyNames(b)) names.add(n);
@@ -70,8 +76,9 @@ function reservedNames() {
  * exactly these (--mangle-props): the code is all there, with shorter names.
  * That is safe only while no code looks a property up by a name it holds as
  * data: buildEspruino refuses a bundle that enumerates keys or reads
- * `x["literal"]`, and the only computed lookups left are array indexes and
- * the settings' `values[key]` (keys like "a.host", never property names).
+ * `x["literal"]`, and the only computed lookups left are array indexes,
+ * the settings' `values[key]` (keys like "a.host", never property names)
+ * and the deframer's `stats[reason]` (DATA_NAMES, kept as they are).
  */
 function ownPropertyNames(code) {
   const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });

@@ -143,6 +143,18 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     for (const c of cyc) if (c.i === i) return true;
     return false;
   }
+  /** "cycling" when any of these outlets is in a power cycle, else "on" when any is on, else "off". */
+  function stateOf(outlets: number[]): string {
+    let state = proto.ACTION_OFF;
+    for (const i of outlets) if (on[i]) state = proto.ACTION_ON;
+    for (const i of outlets) if (cycling(i)) state = "cycling";
+    return state;
+  }
+  /** Silence is measured from now (a later time set by a grace period stays). */
+  function feed(p: Port): void {
+    const t = now();
+    if (p.last < t) p.last = t;
+  }
   /** Is outlet i (0-based) named `name` (any case)? */
   function named(i: number, name: string): boolean {
     return name !== "" && str(outletKey(i + 1)).toLowerCase() === name.toLowerCase();
@@ -246,8 +258,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
 
   function frame(port: number, bytes: string): void {
     const p = ports[port]!;
-    const t = now();
-    if (p.last < t) p.last = t; // feeds the watchdog (not during grace)
+    feed(p); // (not during grace)
     // A frame with a "t=ldev-" field is read (the rest go on untouched):
     // device messages are consumed, never relayed, and so is anything that
     // looks like one but is not a plain classic message (a netstring, typed
@@ -328,11 +339,10 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
       return "";
     }
     if (timeout === null || timeout < int("wd.min_timeout_ms") || timeout > int("wd.max_timeout_ms")) return proto.ERR_BAD_REQUEST;
-    const t = now();
     p.armed = true;
     p.gaveUp = false;
     p.timeout = timeout;
-    if (p.last < t) p.last = t;
+    feed(p);
     log(LOG_INFO, "wd", "armed " + timeout + " ms by " + who(port));
     return "";
   }
@@ -393,10 +403,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
         event(other, proto.EVENT_FENCED, target, host(port), reason);
       }
     }
-    let state = proto.ACTION_OFF;
-    for (const i of outlets) if (on[i]) state = proto.ACTION_ON;
-    for (const i of outlets) if (cycling(i)) state = "cycling";
-    return state;
+    return stateOf(outlets);
   }
 
   /** ldev-status: outlets, watchdogs, last fence, boot count and this port's nonce; ok=0 when no key is set. */
@@ -405,7 +412,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     let msg = draft(proto.DEV_STATUS, peer(port, hello));
     msg = key() === null ? add(add(msg, proto.DF_OK, "0"), proto.DF_ERROR, proto.ERR_NOT_CONFIGURED) : add(msg, proto.DF_OK, "1");
     const outlets: string[] = [];
-    for (const o of self.outlets()) outlets.push(o.n + " " + o.name + " " + (o.cycling ? "cycling" : o.on ? "on" : "off"));
+    for (let i = 0; i < n; i++) outlets.push(i + 1 + " " + str(outletKey(i + 1)) + " " + stateOf([i]));
     const wds: string[] = [];
     for (let i = 0; i < 2; i++) {
       wds.push(PORT_NAMES[i] + " " + (host(i) || "-") + " " + self.wdState(i, t) + " " + ports[i]!.timeout + " " + self.recentCycles(i, t));
@@ -429,9 +436,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
       hal.save(BOOT_KEY, "" + self.boot);
       const text = hal.load(SETTINGS_KEY);
       if (text !== null) {
-        self.cfg = parseSettings(text, n, function (this: void, line: number, problem: string): void {
-          log(LOG_WARN, "settings", SETTINGS_KEY + ":" + line + ": " + problem + " (default kept)");
-        });
+        self.cfg = parseSettings(text, n, (line, problem) => log(LOG_WARN, "settings", SETTINGS_KEY + ":" + line + ": " + problem + " (default kept)"));
       }
       const saved = hal.load(OUTLETS_KEY) || "";
       for (let i = 0; i < n; i++) {

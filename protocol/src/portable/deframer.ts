@@ -538,8 +538,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
   let buf = "";
   /** Stream offset of buf[0]. */
   let at = 0;
-  let inFrame = false;
-  // classic frame in progress: the cleaned text so far and where it began
+  // classic frame in progress: the cleaned text so far ("" while hunting) and where it began
   let text = "";
   let start = 0;
   let noise = 0;
@@ -555,7 +554,6 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     noise = 0;
   }
   function addNoise(n: number): void {
-    if (n <= 0) return;
     if (noise === 0) noiseAt = at;
     noise += n;
     stats.noiseBytes += n;
@@ -567,18 +565,15 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     const bytes = at + upTo - start;
     stats.droppedFrames++;
     stats.droppedBytes += bytes;
-    if (reason === DROP_TRUNCATED) stats.truncated++;
-    else if (reason === DROP_OVERSIZE) stats.oversize++;
-    else if (reason === DROP_MALFORMED) stats.malformed++;
-    else stats.incomplete++;
+    // the counter of each reason is named as the reason (DROP_TRUNCATED ... DROP_INCOMPLETE)
+    (stats as unknown as { [reason: string]: number })[reason]!++;
     out.push({ frame: null, reason: reason, bytes: bytes, offset: start, detail: detail });
     text = "";
-    inFrame = false;
     return true;
   }
   /** One step of DeframerCore's hunt() or classic(); false when it needs more input. */
   function step(): boolean {
-    if (!inFrame) {
+    if (text === "") {
       let m = buf.indexOf(CLASSIC_START);
       let len = 4;
       const crlf = buf.indexOf(CLASSIC_START_CRLF);
@@ -596,7 +591,6 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
       addNoise(m);
       eat(m);
       flush();
-      inFrame = true;
       start = at;
       text = CLASSIC_START;
       eat(len);
@@ -612,7 +606,6 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
       const frame = text + CLASSIC_END;
       eat(nl + 1);
       text = "";
-      inFrame = false;
       stats.frames++;
       out.push({ frame: frame, reason: null, bytes: frame.length, offset: start, detail: "" });
     } else if (marker >= 0) {
@@ -646,7 +639,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     },
     end(): DeframeEvent[] {
       out = [];
-      if (inFrame) {
+      if (text !== "") {
         drop(DROP_INCOMPLETE, buf.length, "stream ended inside a classic message");
         eat(buf.length);
       }

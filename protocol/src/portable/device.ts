@@ -25,7 +25,7 @@
 
 import { fieldIndex, getField, Message, newMessage, setString } from "./message.js";
 import { renderClassicLines } from "./classic.js";
-import { formatDecimal, parseDecimal } from "./numbers.js";
+import { parseDecimal } from "./numbers.js";
 
 /** Every device message type starts with this. */
 export const DEVICE_TYPE_PREFIX = "ldev-";
@@ -144,7 +144,8 @@ function sameText(a: string, b: string): boolean {
  */
 export function deviceAuthValue(lines: string, key: DeviceKey, hmac: HmacFn): string | null {
   const digest = hmac(key.method, key.secret, lines);
-  return digest === null ? null : formatDecimal(key.index) + " " + digest;
+  // index: a whole number 0-15, which every target prints without a fraction
+  return digest === null ? null : key.index + " " + digest;
 }
 
 /** "" when `auth` (the first auth field's value, null when missing) is the key's HMAC over `lines`, else one of the ERR_ codes. */

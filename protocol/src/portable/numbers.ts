@@ -30,14 +30,13 @@ export function parseHex(s: string): number | null {
 
 /** Parses an unsigned decimal integer; null when empty, too long or not digits. */
 export function parseDecimal(s: string): number | null {
-  if (s.length === 0 || s.length > MAX_DECIMAL_DIGITS) return null;
   let n = 0;
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-    n = n * 10 + (c - 48);
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    n = n * 10 + d;
   }
-  return n;
+  return s.length === 0 || s.length > MAX_DECIMAL_DIGITS ? null : n;
 }
 
 /** Lower-case hex without leading zeros, as Heartbeat's `%lx`. `n` must be a non-negative integer. */

@@ -11,14 +11,12 @@ const BOARD_PINS: string[] = [
   "PICO", "B3,B4,B5,B13",
   "ESPRUINOBOARD", "C6,C7,C8,C9",
   "ESPRUINOWIFI", "B3,B4,B5,B13",
-  // the Linux build accepts digitalWrite and ignores it (no GPIO backend)
-  "LINUX", "D1,D2,D3,D4",
 ];
 
-/** The pin list for a board name; the Linux entry when the board is not listed. */
+/** The pin list for a board name; the Linux build's (which accepts digitalWrite and ignores it) when the board is not listed. */
 export function boardPins(board: string): string {
   for (let i = 0; i < BOARD_PINS.length; i += 2) {
-    if (board.indexOf(BOARD_PINS[i]!) === 0) return BOARD_PINS[i + 1]!;
+    if (board.startsWith(BOARD_PINS[i]!)) return BOARD_PINS[i + 1]!;
   }
-  return BOARD_PINS[BOARD_PINS.length - 1]!;
+  return "D1,D2,D3,D4";
 }

@@ -68,8 +68,7 @@ function boot(): void {
   E.lockConsole();
 
   const storage = espruinoRequire("Storage");
-  const stored = storage.read(SETTINGS_KEY);
-  const text = stored === undefined ? "" : stored;
+  const text = storage.read(SETTINGS_KEY) || "";
   // board.pins may replace the board's outlet pins
   let pinList = boardPins(process.env.BOARD);
   for (const line of text.split("\n")) {
@@ -108,13 +107,9 @@ function boot(): void {
     },
     enableWatchdog: (seconds) => E.enableWatchdog(seconds, false),
     kickWatchdog: () => E.kickWatchdog(),
-    load: (key) => {
-      const v = storage.read(key);
-      return v === undefined ? null : v;
-    },
-    save: (key, value) => {
-      storage.write(key, value);
-    },
+    // a value stored empty reads as none, which the core takes for the same
+    load: (key) => storage.read(key) || null,
+    save: (key, value) => storage.write(key, value),
     hmac: (method, key, data) => (method === "sha1" ? hmacSha1((s) => E.toString(espruinoRequire("crypto").SHA1(s)), key, data) : null),
     random: () => Math.random(),
     log: (_level, event, text) => print(event + ": " + text),
@@ -123,8 +118,7 @@ function boot(): void {
   dev = createCore(hal, classicDeframer);
 
   function open(serial: EspSerial, baud: number, path: string): void {
-    if (path === "" || path === "Serial3") serial.setup(baud);
-    else serial.setup(baud, { path: path });
+    serial.setup(baud, path === "" || path === "Serial3" ? undefined : { path: path });
   }
   open(Serial1, getInt(settings, "a.baud"), getString(settings, "a.path"));
   open(Serial2, getInt(settings, "b.baud"), getString(settings, "b.path"));
