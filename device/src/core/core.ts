@@ -140,15 +140,11 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
   // ---- outlets -----------------------------------------------------------------
 
   function cycling(i: number): boolean {
-    for (const c of cyc) if (c.i === i) return true;
-    return false;
+    return cyc.some((c) => c.i === i);
   }
   /** "cycling" when any of these outlets is in a power cycle, else "on" when any is on, else "off". */
   function stateOf(outlets: number[]): string {
-    let state = proto.ACTION_OFF;
-    for (const i of outlets) if (on[i]) state = proto.ACTION_ON;
-    for (const i of outlets) if (cycling(i)) state = "cycling";
-    return state;
+    return outlets.some((i) => cycling(i)) ? "cycling" : outlets.some((i) => on[i]!) ? proto.ACTION_ON : proto.ACTION_OFF;
   }
   /** Silence is measured from now (a later time set by a grace period stays). */
   function feed(p: Port): void {
@@ -165,8 +161,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
   }
   /** Does any of these outlets power the host behind `port`? */
   function hits(outlets: number[], port: number): boolean {
-    for (const i of outlets) if (owns(port, i)) return true;
-    return false;
+    return outlets.some((i) => owns(port, i));
   }
   /** 0-based indexes of the outlets a target names: an outlet number, or every outlet named so (any case). */
   function resolve(target: string): number[] {
@@ -355,9 +350,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     const outlets = resolve(h);
     // A host switched off (fenced, by the console) or being cycled is not silent:
     // it is off. Its watchdog waits; power-on gives it its grace.
-    let powered = outlets.length === 0;
-    for (const i of outlets) if (on[i]) powered = true;
-    if (!powered) {
+    if (outlets.length > 0 && !outlets.some((i) => on[i]!)) {
       p.last = t;
       return;
     }

@@ -20,20 +20,20 @@ export function plainLines(frame: string): string[] | null {
   // lines: ">>>", the fields, "<<<", "" (a netstring frame is never a device message)
   if (lines[0] !== ">>>") return null;
   const fields = lines.slice(1, lines.length - 2);
-  for (const l of fields) if (l.indexOf("=") <= 0 || l.charCodeAt(0) === 40) return null;
-  return fields;
+  return fields.some((l) => l.indexOf("=") <= 0 || l.charCodeAt(0) === 40) ? null : fields;
 }
 
 /** The value of the first field called `name`, or null (Heartbeat reads the first). */
 export function field(lines: string[], name: string): string | null {
-  for (const l of lines) if (l.substring(0, name.length + 1) === name + "=") return l.substring(name.length + 1);
+  const head = name + "=";
+  for (const l of lines) if (l.startsWith(head)) return l.substring(head.length);
   return null;
 }
 
 /** "" when the message is signed with `key`, else the protocol's ERR_ code. */
 export function checkAuth(lines: string[], key: DeviceKey, hmac: HmacFn): string {
   let covered = "";
-  for (const l of lines) if (l.substring(0, 5) !== DF_AUTH + "=") covered += l + "\n";
+  for (const l of lines) if (!l.startsWith(DF_AUTH + "=")) covered += l + "\n";
   return checkDeviceAuth(field(lines, DF_AUTH), covered, key, hmac);
 }
 

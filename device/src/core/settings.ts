@@ -51,8 +51,7 @@ function rows(): string[][] {
 
 /** The table row of `key`, or null (outlet names are not in the table). */
 function findRow(key: string): string[] | null {
-  for (const r of rows()) if (r[0] === key || r[0] === "!" + key) return r;
-  return null;
+  return rows().find((r) => r[0] === key || r[0] === "!" + key) || null;
 }
 
 /** Settings by key; every value is text, read through the typed getters below. */

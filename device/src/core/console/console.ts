@@ -84,12 +84,11 @@ export function createConsole(backend: ConsoleBackend): Console {
   function num(key: string): number {
     return getInt(backend.settings(), key);
   }
-  function find(id: number): Session | null {
-    for (const s of sessions) if (s.id === id) return s;
-    return null;
+  function find(id: number): Session | undefined {
+    return sessions.find((s) => s.id === id);
   }
-  function drop(s: Session | null): void {
-    if (s === null || s.g) return;
+  function drop(s: Session | undefined): void {
+    if (s === undefined || s.g) return;
     s.g = true;
     sessions.splice(sessions.indexOf(s), 1);
   }
@@ -107,15 +106,13 @@ export function createConsole(backend: ConsoleBackend): Console {
       backend.close(s.id);
     }
   }
-  function pad(text: string, width: number): string {
-    return (text + " ".repeat(width)).substring(0, width);
-  }
+
   /** The status block: RPC-5's "emperature: " line, RPC-3's "Status" header, outlet lines, an empty line. */
   function block(): string {
-    let t = "\r\nInternal Temperature: n/a\r\nOutlet       " + pad("Name", NAME_WIDTH + 1) + "Status\r\n";
+    // the header's Name column is NAME_WIDTH + 1 wide
+    let t = "\r\nInternal Temperature: n/a\r\nOutlet       Name               Status\r\n";
     for (const o of backend.outlets()) {
-      const n = "" + o.n;
-      t += pad("", 7 - n.length) + n + "       " + pad(o.name, NAME_WIDTH) + (o.on ? "   On" : "   Off") + "\r\n";
+      t += ("" + o.n).padStart(7) + "       " + o.name.padEnd(NAME_WIDTH).substring(0, NAME_WIDTH) + (o.on ? "   On" : "   Off") + "\r\n";
     }
     return t;
   }
@@ -248,7 +245,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     },
     data(id: number, bytes: string): void {
       const s = find(id);
-      if (s === null) return;
+      if (s === undefined) return;
       s.at = backend.now();
       const echo = get("console.echo") === "1";
       for (let i = 0; i < bytes.length && !s.g; i++) {
