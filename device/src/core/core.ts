@@ -305,9 +305,8 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     const reqid = field(req, proto.DF_REQID);
     if (reqid !== null) reply = add(reply, proto.DF_REQID, reqid.substring(0, proto.MAX_DEVICE_TEXT));
     let err = auth(port, req);
-    let state = "";
     if (err === "" && t === proto.DEV_FENCE) {
-      state = fence(port, req);
+      const state = fence(port, req);
       // fence() answers a state ("on", "off", "cycling") or an ERR_ code, and every ERR_ code has a "-"
       if (state.indexOf("-") > 0) err = state;
       else reply = add(reply, proto.DF_STATE, state);

@@ -84,8 +84,7 @@ export function defaultSettings(outlets: number): Settings {
 export function setSetting(s: Settings, key: string, value: string): string {
   const r = findRow(key);
   const n = parseDecimal(value);
-  const outlet = parseDecimal(key.substring(7));
-  if (r === null && (!key.startsWith("outlet.") || outlet === null || outlet < 1 || outlet > s.outlets)) return "unknown setting " + key;
+  if (settingKeys(s).indexOf(key) < 0) return "unknown setting " + key;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 32 || c > 126 || i >= MAX_SETTING_TEXT) return key + ": not printable ASCII of at most " + MAX_SETTING_TEXT + " bytes";
@@ -93,7 +92,7 @@ export function setSetting(s: Settings, key: string, value: string): string {
   if (r !== null && r.length > 2 && (n === null || n < parseDecimal(r[2]!)! || n > parseDecimal(r[3]!)!)) {
     return key + ": expected a whole number from " + r[2] + " to " + r[3];
   }
-  if (r === null && (value === "" || value.indexOf(";") >= 0)) return key + ": an outlet name must be non-empty and without ';'";
+  if (r === null && (value === "" || value.indexOf(";") >= 0)) return key + ": outlet names are not empty and have no ';'";
   s.values[key] = value;
   return "";
 }

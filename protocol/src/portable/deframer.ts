@@ -194,7 +194,7 @@ export class DeframerCore {
     if (this.mode === MODE_NETSTRING) {
       this.netstring!.end(this);
     } else if (this.mode === MODE_CLASSIC) {
-      this.drop(DROP_INCOMPLETE, this.classicSpan(this.buf.length), this.frameOffset, "stream ended inside a classic message");
+      this.drop(DROP_INCOMPLETE, this.classicSpan(this.buf.length), this.frameOffset, "stream ended in the message");
       this.classicText = "";
       this.consume(this.buf.length);
       this.mode = MODE_HUNT;
@@ -253,7 +253,7 @@ export class DeframerCore {
 
   private flushNoise(): void {
     if (this.noiseRun === 0) return;
-    this.out.push({ frame: null, reason: DROP_NOISE, bytes: this.noiseRun, offset: this.noiseOffset, detail: "bytes outside any message" });
+    this.out.push({ frame: null, reason: DROP_NOISE, bytes: this.noiseRun, offset: this.noiseOffset, detail: "outside any message" });
     this.noiseRun = 0;
   }
 
@@ -330,7 +330,7 @@ export class DeframerCore {
     const marker = markerAtLineEnd(rawLine);
     if (marker >= 0) {
       const ownLine = stripCR(rawLine.substring(0, marker)).length === 0;
-      this.drop(DROP_TRUNCATED, this.classicSpan(marker), this.frameOffset, ownLine ? "a new message began before <<<" : "a new message began inside a line");
+      this.drop(DROP_TRUNCATED, this.classicSpan(marker), this.frameOffset, ownLine ? "new message before <<<" : "new message inside a line");
       this.classicText = "";
       this.consume(marker);
       this.mode = MODE_HUNT;
@@ -342,7 +342,7 @@ export class DeframerCore {
     }
     if (this.classicText.length + line.length + 1 + CLASSIC_END.length > this.maxFrame) return this.classicOversize();
     if (!classicLineOk(line)) {
-      this.drop(DROP_MALFORMED, this.classicSpan(nl + 1), this.frameOffset, "a line inside the message is not name=value");
+      this.drop(DROP_MALFORMED, this.classicSpan(nl + 1), this.frameOffset, "a line is not name=value");
       this.classicText = "";
       this.consume(nl + 1);
       this.mode = MODE_HUNT;
@@ -354,7 +354,7 @@ export class DeframerCore {
   }
 
   private classicOversize(): boolean {
-    this.drop(DROP_OVERSIZE, this.classicSpan(0), this.frameOffset, "message longer than " + this.maxFrame + " bytes");
+    this.drop(DROP_OVERSIZE, this.classicSpan(0), this.frameOffset, "over " + this.maxFrame + " bytes");
     this.classicText = "";
     this.mode = MODE_HUNT;
     // The unfinished line may hide the next start marker: hunt through it.
@@ -440,7 +440,7 @@ function netstringStep(d: DeframerCore): boolean {
     const colon = buf.indexOf(":", pos);
     const payloadStart = colon + 1;
     const fieldEnd = payloadStart + len; // where the ',' must be
-    if (fieldEnd + 1 + NETSTRING_END.length > d.maxFrame) return netstringBad(d, DROP_OVERSIZE, "message longer than " + d.maxFrame + " bytes");
+    if (fieldEnd + 1 + NETSTRING_END.length > d.maxFrame) return netstringBad(d, DROP_OVERSIZE, "over " + d.maxFrame + " bytes");
     // A start marker inside a plain field's bytes means this message was cut
     // short and the next one began; notice it as soon as the bytes arrive
     // instead of waiting for (and swallowing) the rest of the claimed length.
@@ -550,7 +550,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     at += n;
   }
   function flush(): void {
-    if (noise > 0) out.push({ frame: null, reason: DROP_NOISE, bytes: noise, offset: noiseAt, detail: "bytes outside any message" });
+    if (noise > 0) out.push({ frame: null, reason: DROP_NOISE, bytes: noise, offset: noiseAt, detail: "outside any message" });
     noise = 0;
   }
   function addNoise(n: number): void {
@@ -597,7 +597,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
       return true;
     }
     const nl = buf.indexOf("\n");
-    if (text.length + (nl < 0 ? buf.length : nl) > max) return drop(DROP_OVERSIZE, 0, "message longer than " + max + " bytes");
+    if (text.length + (nl < 0 ? buf.length : nl) > max) return drop(DROP_OVERSIZE, 0, "over " + max + " bytes");
     if (nl < 0) return false;
     const raw = buf.substring(0, nl);
     const line = stripCR(raw);
@@ -609,14 +609,14 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
       stats.frames++;
       out.push({ frame: frame, reason: null, bytes: frame.length, offset: start, detail: "" });
     } else if (marker >= 0) {
-      drop(DROP_TRUNCATED, marker, stripCR(raw.substring(0, marker)).length === 0 ? "a new message began before <<<" : "a new message began inside a line");
+      drop(DROP_TRUNCATED, marker, stripCR(raw.substring(0, marker)).length === 0 ? "new message before <<<" : "new message inside a line");
       eat(marker);
     } else if (line.length === 0) {
       eat(nl + 1);
     } else if (text.length + line.length + 1 + CLASSIC_END.length > max) {
-      return drop(DROP_OVERSIZE, 0, "message longer than " + max + " bytes");
+      return drop(DROP_OVERSIZE, 0, "over " + max + " bytes");
     } else if (!classicLineOk(line)) {
-      drop(DROP_MALFORMED, nl + 1, "a line inside the message is not name=value");
+      drop(DROP_MALFORMED, nl + 1, "a line is not name=value");
       eat(nl + 1);
     } else {
       text += line + "\n";
@@ -640,7 +640,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     end(): DeframeEvent[] {
       out = [];
       if (text !== "") {
-        drop(DROP_INCOMPLETE, buf.length, "stream ended inside a classic message");
+        drop(DROP_INCOMPLETE, buf.length, "stream ended in the message");
         eat(buf.length);
       }
       addNoise(buf.length);

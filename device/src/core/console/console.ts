@@ -172,12 +172,13 @@ export function createConsole(backend: ConsoleBackend): Console {
     say(s, "\r\nInvalid password\r\n" + (pw === "" ? "No console.password: logins disabled\r\n" : ""), -1);
   }
   function exec(s: Session, line: string): void {
-    const u = line.trim().toUpperCase();
+    const text = line.trim();
+    const u = text.toUpperCase();
     const sp = u.indexOf(" ");
     const cmd = sp < 0 ? u : u.substring(0, sp);
     const st = s.st;
     if (st === USER) {
-      s.u = "console:" + line.trim();
+      s.u = "console:" + text;
       s.st = PASS;
       say(s, "\r\nEnter password>", -2);
     } else if (st === PASS) {
@@ -194,7 +195,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     } else if (st === CONFIG) {
       let why = "SET key value, MENU";
       if (cmd === "SET") {
-        const rest = line.trim().substring(4).trim();
+        const rest = text.substring(4).trim();
         const k = rest.split(" ")[0]!;
         why = backend.changeSetting(k, rest.substring(k.length).trim());
         if (why === "") {
@@ -212,7 +213,7 @@ export function createConsole(backend: ConsoleBackend): Console {
       } else if ((cmd !== "ON" && cmd !== "OFF" && cmd !== "REBOOT") || o === null) {
         say(s, u === "" ? "" : "\r\nSTATUS, ON n, OFF n, REBOOT n, MENU\r\n", OUTLETS);
       } else if (cmd === "ON" ? o.on : !o.on) {
-        say(s, "\r\nOutlet " + o.n + " already " + (o.on ? "on.\r\n" : "off.\r\n"), OUTLETS);
+        say(s, "\r\nOutlet " + o.n + " already " + (o.on ? "on" : "off") + ".\r\n", OUTLETS);
       } else if (get("console.confirm") === "1") {
         s.st = CONFIRM;
         s.pc = cmd;

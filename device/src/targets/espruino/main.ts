@@ -21,7 +21,7 @@
 import { classicDeframer } from "@lubdub/protocol/portable";
 import { type Core, createCore } from "../../core/core.js";
 import type { Hal } from "../../core/hal.js";
-import { TICK_MS } from "../../core/hal.js";
+import { PORT_NAMES, TICK_MS } from "../../core/hal.js";
 import { getInt, getString, parseSettings, SETTINGS_KEY } from "../../core/settings.js";
 import { boardPins } from "./boards.js";
 import { hmacSha1 } from "./hmac.js";
@@ -100,11 +100,8 @@ function boot(): void {
       }, 0);
     },
     outletCount: () => pins.length,
-    setOutlet: (n, on) => {
-      const pin = pins[n - 1]!;
-      if (pin.charAt(0) === "!") digitalWrite(pin.substring(1), !on);
-      else digitalWrite(pin, on);
-    },
+    // "!B4": active-low
+    setOutlet: (n, on) => digitalWrite(pins[n - 1]!.replace("!", ""), on !== pins[n - 1]!.startsWith("!")),
     enableWatchdog: (seconds) => E.enableWatchdog(seconds, false),
     kickWatchdog: () => E.kickWatchdog(),
     // a value stored empty reads as none, which the core takes for the same
@@ -117,16 +114,16 @@ function boot(): void {
   // Heartbeat writes only classic frames on a serial line: no netstring half here
   dev = createCore(hal, classicDeframer);
 
-  function open(serial: EspSerial, baud: number, path: string): void {
-    serial.setup(baud, path === "" || path === "Serial3" ? undefined : { path: path });
+  /** Opens a port with the settings `<name>.baud` and `<name>.path`. */
+  function open(serial: EspSerial, name: string): void {
+    const path = getString(settings, name + ".path");
+    serial.setup(getInt(settings, name + ".baud"), path === "" || path === "Serial3" ? undefined : { path: path });
   }
-  open(Serial1, getInt(settings, "a.baud"), getString(settings, "a.path"));
-  open(Serial2, getInt(settings, "b.baud"), getString(settings, "b.path"));
-  if (con === Serial3) open(Serial3, getInt(settings, "console.baud"), consolePath);
+  ports.forEach((serial, port) => open(serial, PORT_NAMES[port]!));
+  if (con === Serial3) open(Serial3, "console");
 
   dev.start();
-  Serial1.on("data", (d) => dev.portData(0, d));
-  Serial2.on("data", (d) => dev.portData(1, d));
+  ports.forEach((serial, port) => serial.on("data", (d) => dev.portData(port, d)));
   con.on("data", (d) => dev.consoleData(0, d));
   dev.consoleOpen(0);
   setInterval(() => dev.tick(), TICK_MS);
