@@ -258,7 +258,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     // device messages are consumed, never relayed, and so is anything that
     // looks like one but is not a plain classic message (a netstring, typed
     // fields).
-    if (bytes.indexOf("\nt=" + proto.DEVICE_TYPE_PREFIX) >= 0 || bytes.indexOf(")t=" + proto.DEVICE_TYPE_PREFIX) >= 0) {
+    if (bytes.includes("\nt=" + proto.DEVICE_TYPE_PREFIX) || bytes.includes(")t=" + proto.DEVICE_TYPE_PREFIX)) {
       const lines = plainLines(bytes);
       if (lines === null) {
         p.dropped++;
@@ -266,7 +266,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
         return;
       }
       const type = field(lines, "t");
-      if (type !== null && type.substring(0, proto.DEVICE_TYPE_PREFIX.length) === proto.DEVICE_TYPE_PREFIX) {
+      if (type !== null && type.startsWith(proto.DEVICE_TYPE_PREFIX)) {
         p.dev++;
         request(port, lines, type);
         return;

@@ -253,7 +253,7 @@ export function createConsole(backend: ConsoleBackend): Console {
         const c = bytes.charCodeAt(i);
         // Echo only what runs in the current state: never a password, never type-ahead.
         const show = echo && !s.b && s.q.length === 0 && s.st !== PASS;
-        const ch = String.fromCharCode(c);
+        const ch = bytes.charAt(i);
         const cr = s.cr;
         s.cr = c === 13;
         if (s.t > 0) {
@@ -268,7 +268,7 @@ export function createConsole(backend: ConsoleBackend): Console {
           run(s);
         } else if (c === 8 || c === 127) {
           if (show && s.l !== "") backend.write(id, "\b \b");
-          s.l = s.l.substring(0, s.l.length - 1);
+          s.l = s.l.slice(0, -1);
         } else if (c > 31 && c < 127) {
           if (s.l.length < MAX_LINE) {
             s.l += ch;
