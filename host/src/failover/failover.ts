@@ -138,6 +138,12 @@ export class Failover {
   private readonly since = new Map<string, number>();
   private otherHolds: ResourceSet | null = null;
   private otherStable = false;
+  /**
+   * The peer sent `starting` and has not reported stable since: it is
+   * negotiating, holds nothing it did not report, and takes only its own
+   * groups until it is stable.
+   */
+  private peerNegotiating = false;
   private peerAlive = false;
   /** The peer said shutdone (everything released) and has not come back since: it need not be fenced. */
   private peerShutDone = false;
@@ -190,6 +196,7 @@ export class Failover {
         this.peerEpoch++;
         this.otherHolds = null;
         this.otherStable = false;
+        this.peerNegotiating = false;
         this.standby = null;
         // Ask the new process again for what we asked its predecessor.
         for (const k of this.ipRequests.keys()) this.ipRequests.set(k, this.now);
@@ -200,7 +207,14 @@ export class Failover {
         this.peerShutDone = false;
         this.otherHolds = null;
         this.otherStable = false;
-        this.abortFence("peer is back");
+        this.peerNegotiating = false;
+        const wasFencing = this.abortFence("peer is back");
+        // Legacy: this node was waiting for that fence to take every group,
+        // its own included. The peer is back instead, so ask for our own
+        // groups as at a start with the peer alive (it answers weown=no for
+        // what it does not hold; the owner always gets its groups in legacy).
+        // Found by the simulator: npm run sim -- --seed 472 --minutes 3.
+        if (wasFencing && this.c.mode === "legacy" && this.phase === "stable") this.legacyRequestOwn();
         // Heartbeat answers a returning peer's `starting` with its full
         // resource report. A peer that comes back without negotiating (it came
         // up alone and is stable, or we declared it dead and it never
@@ -263,6 +277,7 @@ export class Failover {
       this.phase = "init";
       this.otherHolds = null;
       this.otherStable = false;
+      this.peerNegotiating = false;
       this.peerAlive = true;
       this.peerShutDone = false;
       const restart = () => {
@@ -364,7 +379,7 @@ export class Failover {
         } else {
           this.rqstDeadline = null;
           this.event("info", FEV.stable, "no stable peer report in time: taking our own groups", {});
-          this.goStable(true);
+          this.goStable("timeout");
         }
       }
       for (const [k, due] of this.ipRequests) {
@@ -431,6 +446,7 @@ export class Failover {
     // The peer (re)started negotiation: it holds nothing we know of until it
     // reports, and a standby exchange with its previous process is void.
     this.otherStable = false;
+    this.peerNegotiating = true;
     if (this.standby) {
       this.event("warn", FEV.standbyTimeout, `${this.c.peer} restarted during a standby exchange; exchange abandoned`, { set: this.standby.set });
       this.standby = null;
@@ -447,12 +463,22 @@ export class Failover {
     }
     this.otherHolds = set;
     this.otherStable = full.isStable;
+    if (full.isStable) this.peerNegotiating = false;
     if (info === "shutdown") return; // releasing everything; shutdone follows
     if (this.phase === "starting" || this.phase === "bothstarting") {
       this.phase = "rscrcvd";
       this.rqstDeadline = this.now + RQSTDELAY_MS;
     }
-    if (this.phase === "rscrcvd" && full.isStable) this.goStable(false);
+    if (this.phase === "rscrcvd" && full.isStable) this.goStable("peer-stable");
+    else if (this.phase === "rscrcvd" && this.peerNegotiating && !hasForeign(set)) {
+      // Both nodes are starting (a simultaneous start, or both reset after a
+      // partition) and the peer holds none of our groups. Heartbeat waits
+      // RQSTDELAY here for a stable report that cannot come while both wait;
+      // a negotiating peer takes only its own groups until it is stable, so
+      // taking ours now overlaps nothing. Our stable report then lets the
+      // peer (lubdub or Heartbeat) finish at once too.
+      this.goStable("both-starting");
+    }
     else if (this.phase === "stable") {
       this.reconcile();
       this.maybeAutoFailback();
@@ -483,14 +509,19 @@ export class Failover {
   }
 
   /** Stable: take our own groups unless the peer holds them, tell the peer, maybe fail back. */
-  private goStable(timedOut: boolean): void {
+  private goStable(why: "peer-stable" | "timeout" | "both-starting"): void {
     this.phase = "stable";
     this.rqstDeadline = null;
     // Our groups are "foreign" in the peer's report when it holds them.
     const peerHasOurs = this.peerAlive && hasForeign(this.otherHolds);
     const want = peerHasOurs ? [] : this.localKeys().filter((k) => !this.held.has(k));
     this.sendFullResource(true);
-    this.event("info", FEV.stable, timedOut ? "local resource transition completed (peer did not report stable in time)" : "resource negotiation complete", { peerHolds: this.otherHolds ?? "unknown" });
+    const says = {
+      "peer-stable": "resource negotiation complete",
+      timeout: "local resource transition completed (peer did not report stable in time)",
+      "both-starting": `resource negotiation complete (${this.c.peer} is starting too and holds none of our groups)`,
+    }[why];
+    this.event("info", FEV.stable, says, { peerHolds: this.otherHolds ?? "unknown", why });
     if (want.length > 0) {
       this.acquire(want, "req_our_resources", () => this.sendFullResource(true, "req_our_resources()"));
     }
@@ -598,6 +629,7 @@ export class Failover {
     this.peerDown = true;
     this.otherHolds = "none";
     this.otherStable = false;
+    this.peerNegotiating = false;
     this.standby = null;
     this.takeEverything("shutdone");
   }
@@ -613,6 +645,7 @@ export class Failover {
     this.peerDown = knewItHeldNothing;
     this.otherHolds = null;
     this.otherStable = false;
+    this.peerNegotiating = false;
     this.standby = null;
     if (this.phase === "shutdown" || this.phase === "stopped") return;
     if (knewItHeldNothing) {
@@ -651,13 +684,16 @@ export class Failover {
    * still power the peer off, and the peer's silence then counts as a death
    * like any other.
    */
-  private abortFence(reason: string): void {
+  /** Calls off the fences running against the peer; true if there were any. */
+  private abortFence(reason: string): boolean {
+    const any = this.fences.size > 0;
     for (const id of this.fences) {
       this.pending.delete(id);
       this.event("warn", FEV.fenceCancel, `fencing ${this.c.peer} called off: ${reason}`, { node: this.c.peer, reason });
       this.out.push({ kind: "fence-abort", id, node: this.c.peer, reason });
     }
     this.fences.clear();
+    return any;
   }
 
   /** No peer: this node holds every group. */
