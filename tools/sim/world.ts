@@ -160,6 +160,8 @@ class Proc {
   // fencing
   readonly fenceWaiters = new Map<number, ((r: string) => void)[]>();
   readonly fenceByNode = new Map<string, number>();
+  /** Fence runs called off by the failover core (fence-abort), so their "bad" is no give-up. */
+  readonly abortedRuns = new Set<number>();
   attemptAbort: (() => void) | null = null;
   stopping = false;
   shutdownComplete = false;
@@ -695,6 +697,13 @@ export class World {
         case "fence":
           this.fenceRequest(m, p, e.id, e.node);
           break;
+        case "fence-abort":
+          // As the agent does (host/src/agent/resources.ts): the core ignores the answer; stop the retries too.
+          if (this.cfg.fencing && p.fenceByNode.has(e.node)) {
+            p.abortedRuns.add(p.fenceByNode.get(e.node)!);
+            this.applyP(m, p, p.policy.abort(this.local(p), e.node, e.reason));
+          }
+          break;
         case "shutdown-complete":
           p.shutdownComplete = true;
           break;
@@ -844,7 +853,9 @@ export class World {
         case "alert":
           break;
         case "finish": {
-          if (e.result === "bad" || e.result === "badhost") {
+          if (p.abortedRuns.delete(e.run)) {
+            // Called off because the peer came back: not a give-up.
+          } else if (e.result === "bad" || e.result === "badhost") {
             this.stats.fenceGiveUps++;
             this.lastGiveUp = this.now;
           }
