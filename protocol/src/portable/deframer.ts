@@ -90,14 +90,10 @@ function isDigit(c: number): boolean {
 
 /** A classic line is `[(D)]name=value` with a non-empty name. */
 function classicLineOk(line: string): boolean {
-  let nameStart = 0;
-  if (line.length >= 3 && line.charCodeAt(0) === 40 && line.charCodeAt(2) === 41) {
-    const t = line.charCodeAt(1);
-    if (t < 48 || t > 53) return false;
-    nameStart = 3;
-  }
-  const eq = line.indexOf("=", nameStart);
-  return eq > nameStart;
+  // a char past the end reads as NaN, so a short line is not typed
+  const nameStart = line.charCodeAt(0) === 40 && line.charCodeAt(2) === 41 ? 3 : 0;
+  const t = line.charCodeAt(1);
+  return (nameStart === 0 || (t >= 48 && t <= 53)) && line.indexOf("=", nameStart) > nameStart;
 }
 
 /** Could buf[from, to) begin an auth trailer payload: digits, one space, printable non-blank bytes? */
@@ -121,17 +117,11 @@ function trailerBytesOk(buf: string, from: number, to: number): boolean {
  */
 function markerAtLineEnd(raw: string): number {
   const n = raw.length;
-  if (n >= 3) {
-    const last3 = raw.substring(n - 3);
-    if (last3 === NETSTRING_MARK || last3 === CLASSIC_MARK) return n - 3;
-  }
-  if (n >= 4 && raw.substring(n - 4) === CLASSIC_MARK + "\r") return n - 4;
-  return -1;
+  return raw.endsWith(NETSTRING_MARK) || raw.endsWith(CLASSIC_MARK) ? n - 3 : raw.endsWith(CLASSIC_MARK + "\r") ? n - 4 : -1;
 }
 
 function stripCR(s: string): string {
-  if (s.indexOf("\r") < 0) return s;
-  return s.split("\r").join("");
+  return s.replaceAll("\r", "");
 }
 
 /** The netstring half of a deframer (NETSTRING_HALF); free functions over the core's state. */

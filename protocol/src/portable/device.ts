@@ -154,7 +154,7 @@ export function checkDeviceAuth(auth: string | null, lines: string, key: DeviceK
   const space = auth.indexOf(" ");
   if (space <= 0) return ERR_BAD_SIGNATURE;
   const index = parseDecimal(auth.substring(0, space));
-  if (index === null || index !== key.index) return ERR_WRONG_KEY;
+  if (index !== key.index) return ERR_WRONG_KEY;
   const digest = hmac(key.method, key.secret, lines);
   if (digest === null) return ERR_UNSUPPORTED_METHOD;
   return sameText(auth.substring(space + 1), digest) ? "" : ERR_BAD_SIGNATURE;
