@@ -29,6 +29,8 @@ export const MAX_SESSIONS = 8;
 /** Width of the outlet name column: RPC-5's 18 (RPC-3 reads the first 10). */
 export const NAME_WIDTH = 18;
 
+const CONFIG_HELP = "SET key value, MENU";
+
 // Session states.
 const USER = 0;
 const PASS = 1;
@@ -47,19 +49,20 @@ interface Session {
   q: string[];
   /** The line being received. */
   l: string;
+  // The flags below start unset (false) and pc/pn are set before they are read.
   /** Last byte was CR (a following LF belongs to it). */
-  cr: boolean;
+  cr?: boolean;
   /** Telnet IAC state: 0 none, 1 after IAC, 2 option byte next. No SB: the console never asks for one. */
   t: number;
   /** Last activity (ms). */
   at: number;
   /** A reboot is running; the queue waits for it. */
-  b: boolean;
+  b?: boolean;
   /** Closed: nothing more runs or is written. */
-  g: boolean;
+  g?: boolean;
   /** The command waiting for (Y/N), and its outlet. */
-  pc: string;
-  pn: number;
+  pc?: string;
+  pn?: number;
 }
 
 /** The console with its counters (for status reports and tests). */
@@ -144,7 +147,7 @@ export function createConsole(backend: ConsoleBackend): Console {
       const v = getString(set, k);
       t += k + " = " + (isSecret(k) ? (v === "" ? "(not set)" : "(set)") : v) + "\r\n";
     }
-    return t + "SET key value, MENU";
+    return t + CONFIG_HELP;
   }
   function login(s: Session, password: string): void {
     const pw = get("console.password");
@@ -188,12 +191,12 @@ export function createConsole(backend: ConsoleBackend): Console {
       say(s, u === "1" ? block() : u === "3" ? settingsList() : u === "6" ? "\r\nLogged out\r\n" : "", u === "6" ? -1 : s.st);
     } else if (st === CONFIRM) {
       s.st = OUTLETS;
-      if (u === "Y") act(s, s.pc, s.pn);
+      if (u === "Y") act(s, s.pc!, s.pn!);
       else say(s, "\r\nCancelled\r\n", OUTLETS);
     } else if (u === "MENU") {
       say(s, "", MENU);
     } else if (st === CONFIG) {
-      let why = "SET key value, MENU";
+      let why = CONFIG_HELP;
       if (cmd === "SET") {
         const rest = text.substring(4).trim();
         const k = rest.split(" ")[0]!;
@@ -234,7 +237,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     locks: 0,
     open(id: number): void {
       drop(find(id));
-      const s: Session = { id: id, st: USER, u: "", q: [], l: "", cr: false, t: 0, at: backend.now(), b: false, g: false, pc: "", pn: 0 };
+      const s: Session = { id: id, st: USER, u: "", q: [], l: "", t: 0, at: backend.now() };
       sessions.push(s);
       if (sessions.length > MAX_SESSIONS || locked()) {
         say(s, (locked() ? "Console locked" : "Too many sessions") + "\r\n", -1);
