@@ -121,14 +121,10 @@ export function parseSettings(text: string, outlets: number, report: (this: void
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    if (line.length === 0 || line.charCodeAt(0) === 35) continue; // blank or "#"
     const eq = line.indexOf("=");
-    if (eq <= 0) {
-      report(i + 1, "expected key=value");
-      continue;
-    }
-    const problem = setSetting(s, line.substring(0, eq).trim(), line.substring(eq + 1).trim());
-    if (problem.length > 0) report(i + 1, problem);
+    // blank lines and "#" comments are skipped
+    const problem = line === "" || line.startsWith("#") ? "" : eq <= 0 ? "expected key=value" : setSetting(s, line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+    if (problem !== "") report(i + 1, problem);
   }
   return s;
 }

@@ -128,7 +128,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     }
     s.b = true;
     backend.write(s.id, "\r\nRebooting selected outlet(s)...\r\n");
-    if (!backend.rebootOutlet(n, who, function (this: void): void {
+    if (!backend.rebootOutlet(n, who, () => {
       s.b = false;
       s.at = backend.now();
       if (s.g) return;
@@ -152,22 +152,24 @@ export function createConsole(backend: ConsoleBackend): Console {
   function login(s: Session, password: string): void {
     const pw = get("console.password");
     const now = backend.now();
-    if (!locked() && pw !== "" && password === pw && s.u === "console:" + get("console.user")) {
+    const ms = num("console.lock_ms");
+    const open = pw !== "" && !locked();
+    if (open && password === pw && s.u === "console:" + get("console.user")) {
       backend.log(LOG_INFO, "console_login", s.u);
       say(s, "", MENU);
       return;
     }
     self.refused++;
     backend.log(LOG_WARN, "console_refused", s.u);
-    if (pw !== "" && !locked()) {
-      if (now - failsSince > num("console.lock_ms")) {
+    if (open) {
+      if (now - failsSince > ms) {
         fails = 0;
         failsSince = now;
       }
       fails++;
       if (fails >= num("console.fail_limit")) {
         fails = 0;
-        lockedUntil = now + num("console.lock_ms");
+        lockedUntil = now + ms;
         self.locks++;
         backend.log(LOG_WARN, "console_locked", "bad passwords");
       }
