@@ -117,12 +117,9 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     });
   }
 
-  function now(): number {
-    return hal.now();
-  }
-  function log(level: number, event: string, text: string): void {
-    hal.log(level, event, text);
-  }
+  // HAL functions take no `this` (hal.ts), so they can be held apart from it
+  const now = hal.now;
+  const log = hal.log;
   function int(key: string): number {
     return getInt(self.cfg, key);
   }

@@ -20,6 +20,6 @@ export function hmacSha1(sha1: Sha1, key: string, data: string): string {
   if (key.length > BLOCK) key = sha1(key);
   const mac = sha1(pad(key, 0x5c) + sha1(pad(key, 0x36) + data));
   let hex = "";
-  for (let i = 0; i < mac.length; i++) hex += (256 + mac.charCodeAt(i)).toString(16).substring(1);
+  for (let i = 0; i < mac.length; i++) hex += (256 + mac.charCodeAt(i)).toString(16).slice(1);
   return hex;
 }
