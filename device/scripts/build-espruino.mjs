@@ -1,24 +1,32 @@
 // Builds device/dist/espruino.js, the bundle for Espruino 2v29 boards and
 // Espruino's Linux build (device-targets.md §2.2):
 //
-//   esbuild --bundle --format=iife --target=es2015 --minify
-//           (never the espruino CLI's own minifier: it mis-compiles ES2015)
+//   esbuild --bundle --format=iife --target=es2015, syntax and whitespace
+//           minified (names are minified at the end, after the passes that
+//           read the source's names); never the espruino CLI's own minifier:
+//           it mis-compiles ES2015
 //   useDefineForClassFields: false (class fields as plain assignments)
 //   --mangle-props over the bundle's own property names (ownPropertyNames)
 //   "@lubdub/protocol/portable" from the protocol's TypeScript source
-//   post-pass: a class expression that names itself (`var a = class b {…b…}`)
-//           becomes `var b, a = b = class {…b…}`, since Espruino does not bind
-//           the inner name
+//   post-pass: top-level string constants written in place where that is
+//           shorter (inlineConstants), so that the final minification folds
+//           them into the literals around them
 //   post-pass: top-level constants gathered into one leading `const`, so
 //           that the re-minification below writes their values in place
 //   post-pass: function declarations become `let f=(…)=>{…}` arrows (same
 //           meaning on Espruino, which does not hoist them), then esbuild
-//           minifies the result once more
+//           minifies the result once more, names included
+//   post-pass: `===`/`!==` against a non-empty string or non-zero number
+//           literal become `==`/`!=` (looseEquals: the same answer for the
+//           type-checked source)
+//   post-pass: a class expression that names itself (`var a = class b {…b…}`)
+//           becomes `var b, a = b = class {…b…}`, since Espruino does not bind
+//           the inner name
 //   post-pass: `espruinoRequire` (how the source names Espruino's require, so
 //           that esbuild leaves it alone) becomes `require`
 //
 // Prints the size; device/src/build-check checks the result (syntax and the
-// 8 KB budget).
+// size ceiling).
 
 import { parse } from "acorn";
 import { build, transform } from "esbuild";
@@ -113,11 +121,22 @@ export async function buildEspruino(options = {}) {
   const byName = /\bObject\.(?:keys|values|entries|getOwnPropertyNames)\(|\bJSON\.stringify\(|\bfor\s*\([^;()]*\bin\b/.exec(text);
   if (byName) throw new Error(`build-espruino: the bundle reads property names as data (${byName[0]}); shortening names would change them. Build with --no-mangle, or keep such keys as strings.`);
   const names = ownPropertyNames(text);
-  const second = await bundle(names.length === 0 ? null : new RegExp(`^(?:${names.map(escapeRe).join("|")})$`));
-  return await finish(second, names);
+  const mangle = names.length === 0 ? null : new RegExp(`^(?:${names.map(escapeRe).join("|")})$`);
+  const second = await bundle(mangle);
+  const out = await finish(second, names);
+  // per module, from a build that also minifies names (esbuild's own figures, before the post-passes)
+  if (options.sizes) out.sizes = moduleSizes(await bundle(mangle, true));
+  return out;
 }
 
-async function bundle(mangleProps) {
+function moduleSizes(result) {
+  const inputs = Object.values(result.metafile.outputs)[0].inputs;
+  const sizes = Object.keys(inputs).map((file) => ({ file: file, bytes: inputs[file].bytesInOutput }));
+  sizes.sort((a, b) => b.bytes - a.bytes);
+  return sizes;
+}
+
+async function bundle(mangleProps, minifyNames) {
   return build({
     entryPoints: [join(device, "src", "targets", "espruino", "main.ts")],
     bundle: true,
@@ -126,6 +145,7 @@ async function bundle(mangleProps) {
     // names minified in finish(), after the passes that read the source's names
     minifySyntax: true,
     minifyWhitespace: true,
+    minifyIdentifiers: minifyNames === true,
     write: false,
     charset: "ascii",
     legalComments: "none",
@@ -357,17 +377,14 @@ async function finish(result, mangled) {
   code = code.replace(/\bespruinoRequire\b/g, "require");
   mkdirSync(dirname(outfile), { recursive: true });
   writeFileSync(outfile, code);
-  const inputs = Object.values(result.metafile.outputs)[0].inputs;
-  const sizes = Object.keys(inputs).map((file) => ({ file: file, bytes: inputs[file].bytesInOutput }));
-  sizes.sort((a, b) => b.bytes - a.bytes);
-  return { code: code, sizes: sizes, mangled: mangled || [] };
+  return { code: code, sizes: moduleSizes(result), mangled: mangled || [] };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { code, sizes, mangled } = await buildEspruino({ mangle: !process.argv.includes("--no-mangle") });
+  const { code, sizes, mangled } = await buildEspruino({ mangle: !process.argv.includes("--no-mangle"), sizes: process.argv.includes("--sizes") });
   console.log(`device/dist/espruino.js: ${Buffer.byteLength(code)} bytes (budget 8192)`);
   if (process.argv.includes("--sizes")) {
-    console.log("  bytes per module, as esbuild emitted them (before the post-passes):");
+    console.log("  bytes per module, as esbuild emitted them fully minified (before the post-passes):");
     for (const s of sizes) console.log(`  ${String(s.bytes).padStart(6)}  ${s.file}`);
     console.log(`  ${mangled.length} property names shortened: ${mangled.join(" ")}`);
   }
