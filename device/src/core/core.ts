@@ -174,9 +174,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     const until = now() + int("wd.grace_ms");
     for (let p = 0; p < 2; p++) if (state && owns(p, i) && ports[p]!.last < until) ports[p]!.last = until;
     hal.setOutlet(i + 1, state);
-    let saved = "";
-    for (let k = 0; k < n; k++) saved += on[k] || cycling(k) ? "1" : "0";
-    hal.save(OUTLETS_KEY, saved);
+    hal.save(OUTLETS_KEY, on.map((v, k) => (v || cycling(k) ? "1" : "0")).join(""));
     log(LOG_INFO, "outlet", "outlet " + (i + 1) + (state ? " on by " : " off by ") + by);
   }
   /** Power-cycles outlet i: off now, on after outlet.off_ms (a cycle in progress is extended). */
@@ -400,12 +398,8 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     const t = now();
     let msg = draft(proto.DEV_STATUS, peer(port, hello));
     msg = key() === null ? add(add(msg, proto.DF_OK, "0"), proto.DF_ERROR, proto.ERR_NOT_CONFIGURED) : add(msg, proto.DF_OK, "1");
-    const outlets: string[] = [];
-    for (let i = 0; i < n; i++) outlets.push(i + 1 + " " + str(outletKey(i + 1)) + " " + stateOf([i]));
-    const wds: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      wds.push(PORT_NAMES[i] + " " + (host(i) || "-") + " " + self.wdState(i, t) + " " + ports[i]!.timeout + " " + self.recentCycles(i, t));
-    }
+    const outlets = self.outlets().map((o) => o.n + " " + o.name + " " + stateOf([o.n - 1]));
+    const wds = PORT_NAMES.map((name, i) => name + " " + (host(i) || "-") + " " + self.wdState(i, t) + " " + ports[i]!.timeout + " " + self.recentCycles(i, t));
     const f = self.lastFence;
     msg = add(msg, proto.DF_OUTLETS, outlets.join(proto.DEVICE_LIST_SEP));
     msg = add(msg, proto.DF_WATCHDOGS, wds.join(proto.DEVICE_LIST_SEP));
@@ -490,9 +484,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
       return problem;
     },
     outlets(): OutletView[] {
-      const out: OutletView[] = [];
-      for (let i = 0; i < n; i++) out.push({ n: i + 1, name: str(outletKey(i + 1)), on: on[i]!, cycling: cycling(i) });
-      return out;
+      return on.map((v, i): OutletView => ({ n: i + 1, name: str(outletKey(i + 1)), on: v, cycling: cycling(i) }));
     },
     switchOutlet(num: number, state: boolean, by: string): void {
       // ends any cycle of that outlet at once (its `done` runs), then switches it as asked

@@ -66,8 +66,7 @@ export function outletKey(n: number): string {
 
 /** Every key of these settings, in stored order: the table's, then outlet.1 ... outlet.N. */
 export function settingKeys(s: Settings): string[] {
-  const keys: string[] = [];
-  for (const r of rows()) keys.push(r[0]!.replace("!", ""));
+  const keys = rows().map((r) => r[0]!.replace("!", ""));
   for (let n = 1; n <= s.outlets; n++) keys.push(outletKey(n));
   return keys;
 }
