@@ -211,11 +211,10 @@ export function createConsole(backend: ConsoleBackend): Console {
       say(s, u === "" ? settingsList() : "\r\n" + why, CONFIG);
     } else {
       const n = parseDecimal(u.substring(sp + 1).trim());
-      let o = null;
-      for (const v of backend.outlets()) if (v.n === n && sp > 0) o = v;
+      const o = sp > 0 ? backend.outlets().find((v) => v.n === n) : undefined;
       if (u === "STATUS") {
         say(s, block(), OUTLETS);
-      } else if ((cmd !== "ON" && cmd !== "OFF" && cmd !== "REBOOT") || o === null) {
+      } else if ((cmd !== "ON" && cmd !== "OFF" && cmd !== "REBOOT") || o === undefined) {
         say(s, u === "" ? "" : "\r\nSTATUS, ON n, OFF n, REBOOT n, MENU\r\n", OUTLETS);
       } else if (cmd === "ON" ? o.on : !o.on) {
         say(s, "\r\nOutlet " + o.n + " already " + (o.on ? "on" : "off") + ".\r\n", OUTLETS);
