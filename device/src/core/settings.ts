@@ -20,7 +20,7 @@ export const MAX_SETTING_TEXT = 120;
  * board), in stored order. One row per setting, rows separated by ";":
  *   key=default            text
  *   key=default min max    a whole number (booleans: 0 1)
- *   !key=default           a secret (text, never printed back)
+ * (SECRETS says which are never printed back.)
  * One string rather than an array of object literals: the table is a third
  * of the size in the Espruino bundle, and a row is still one line to add.
  */
@@ -29,8 +29,8 @@ const TABLE =
   "a.baud=19200 1200 921600;b.baud=19200 1200 921600;console.baud=19200 1200 921600;" +
   // tty paths for targets that open ports by path (Espruino's Linux build)
   "a.path=;b.path=;console.path=;" +
-  "key.index=0 0 15;key.method=sha1;!key.secret=;" +
-  "console.user=admin;!console.password=;console.confirm=0 0 1;console.echo=0 0 1;" +
+  "key.index=0 0 15;key.method=sha1;key.secret=;" +
+  "console.user=admin;console.password=;console.confirm=0 0 1;console.echo=0 0 1;" +
   "console.idle_ms=120000 10000 3600000;console.fail_limit=5 1 100;console.lock_ms=60000 1000 3600000;" +
   // how long an outlet stays off in a reboot or a watchdog power cycle
   "outlet.off_ms=5000 500 25000;" +
@@ -42,7 +42,10 @@ const TABLE =
   "fence.hold_ms=600000 0 86400000;" +
   "hw_wd_s=10 1 60";
 
-/** The table's rows as [key, default, min, max] (min and max for numbers only); a secret's key keeps its "!". */
+/** Settings never printed back (console, logs, status): text, set or not set. */
+const SECRETS = ["key.secret", "console.password"];
+
+/** The table's rows as [key, default, min, max] (min and max for numbers only). */
 function rows(): string[][] {
   const out: string[][] = [];
   for (const row of TABLE.split(";")) out.push(row.replace("=", " ").split(" "));
@@ -51,7 +54,7 @@ function rows(): string[][] {
 
 /** The table row of `key`, or null (outlet names are not in the table). */
 function findRow(key: string): string[] | null {
-  return rows().find((r) => r[0] === key || r[0] === "!" + key) || null;
+  return rows().find((r) => r[0] === key) || null;
 }
 
 /** Settings by key; every value is text, read through the typed getters below. */
@@ -66,7 +69,7 @@ export function outletKey(n: number): string {
 
 /** Every key of these settings, in stored order: the table's, then outlet.1 ... outlet.N. */
 export function settingKeys(s: Settings): string[] {
-  const keys = rows().map((r) => r[0]!.replace("!", ""));
+  const keys = rows().map((r) => r[0]!);
   for (let n = 1; n <= s.outlets; n++) keys.push(outletKey(n));
   return keys;
 }
@@ -74,7 +77,7 @@ export function settingKeys(s: Settings): string[] {
 /** The defaults for a board with `outlets` outlets (named "Outlet 1"…). */
 export function defaultSettings(outlets: number): Settings {
   const s: Settings = { values: {}, outlets: outlets };
-  for (const r of rows()) s.values[r[0]!.replace("!", "")] = r[1]!;
+  for (const r of rows()) s.values[r[0]!] = r[1]!;
   for (let n = 1; n <= outlets; n++) s.values[outletKey(n)] = "Outlet " + n;
   return s;
 }
@@ -107,8 +110,7 @@ export function getInt(s: Settings, key: string): number {
 
 /** Is this setting secret (never shown)? */
 export function isSecret(key: string): boolean {
-  const r = findRow(key);
-  return r !== null && r[0] !== key;
+  return SECRETS.indexOf(key) >= 0;
 }
 
 /**
