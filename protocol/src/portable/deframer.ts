@@ -561,6 +561,9 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     text = "";
     return true;
   }
+  function oversize(): boolean {
+    return drop(DROP_OVERSIZE, 0, "over " + max + " bytes");
+  }
   /** One step of DeframerCore's hunt() or classic(); false when it needs more input. */
   function step(): boolean {
     if (text === "") {
@@ -587,7 +590,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
       return true;
     }
     const nl = buf.indexOf("\n");
-    if (text.length + (nl < 0 ? buf.length : nl) > max) return drop(DROP_OVERSIZE, 0, "over " + max + " bytes");
+    if (text.length + (nl < 0 ? buf.length : nl) > max) return oversize();
     if (nl < 0) return false;
     const raw = buf.substring(0, nl);
     const line = stripCR(raw);
@@ -598,20 +601,20 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
       text = "";
       stats.frames++;
       out.push({ frame: frame, reason: null, bytes: frame.length, offset: start, detail: "" });
-    } else if (marker >= 0) {
-      drop(DROP_TRUNCATED, marker, stripCR(raw.substring(0, marker)).length === 0 ? "new message before <<<" : "new message inside a line");
-      eat(marker);
-    } else if (line.length === 0) {
-      eat(nl + 1);
-    } else if (text.length + line.length + 1 + CLASSIC_END.length > max) {
-      return drop(DROP_OVERSIZE, 0, "over " + max + " bytes");
-    } else if (!classicLineOk(line)) {
-      drop(DROP_MALFORMED, nl + 1, "a line is not name=value");
-      eat(nl + 1);
-    } else {
-      text += line + "\n";
-      eat(nl + 1);
+      return true;
     }
+    if (marker >= 0) {
+      drop(DROP_TRUNCATED, marker, stripCR(raw.substring(0, marker)) === "" ? "new message before <<<" : "new message inside a line");
+      eat(marker);
+      return true;
+    }
+    // blank lines go; a line that would make the frame too long or is not name=value drops it
+    if (line !== "") {
+      if (text.length + line.length + 1 + CLASSIC_END.length > max) return oversize();
+      if (classicLineOk(line)) text += line + "\n";
+      else drop(DROP_MALFORMED, nl + 1, "a line is not name=value");
+    }
+    eat(nl + 1);
     return true;
   }
   return {
