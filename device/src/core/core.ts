@@ -348,16 +348,16 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
       p.last = t;
       return;
     }
-    if (self.recentCycles(port, t) >= int("wd.max_per_hour")) {
+    const giveUp = self.recentCycles(port, t) >= int("wd.max_per_hour");
+    if (giveUp) {
       p.gaveUp = true;
       log(LOG_ERROR, "wd", who(port) + " silent; " + p.cycles.length + " cycles this hour, giving up");
-      event(1 - port, proto.EVENT_WD_GIVEUP, h, "", "");
-      return;
+    } else {
+      p.cycles.push(t);
+      log(LOG_ERROR, "wd", who(port) + " silent " + p.timeout + " ms: power cycle");
+      for (const i of outlets) cycle(i, "watchdog " + PORT_NAMES[port], null);
     }
-    p.cycles.push(t);
-    log(LOG_ERROR, "wd", who(port) + " silent " + p.timeout + " ms: power cycle");
-    for (const i of outlets) cycle(i, "watchdog " + PORT_NAMES[port], null);
-    event(1 - port, proto.EVENT_WD_CYCLE, h, "", "");
+    event(1 - port, giveUp ? proto.EVENT_WD_GIVEUP : proto.EVENT_WD_CYCLE, h, "", "");
   }
 
   // ---- fencing -------------------------------------------------------------------
@@ -373,10 +373,11 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     if (outlets.length === 0) return proto.ERR_UNKNOWN_TARGET;
     const t = now();
     const other = 1 - port;
+    const me = host(port);
     if (action !== proto.ACTION_STATUS) {
       // A requester that is itself off or being cycled, or that was fenced by its
       // peer less than fence.hold_ms ago, may not switch its peer's power.
-      for (const i of resolve(host(port))) if (!on[i]) return proto.ERR_LOST_ARBITRATION;
+      for (const i of resolve(me)) if (!on[i]) return proto.ERR_LOST_ARBITRATION;
       if (t < ports[port]!.hold && hits(outlets, other)) return proto.ERR_LOST_ARBITRATION;
       const by = who(port);
       for (const i of outlets) {
@@ -385,9 +386,9 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
       }
       if (action !== proto.ACTION_ON) {
         if (hits(outlets, other)) ports[other]!.hold = t + int("fence.hold_ms");
-        self.lastFence = { at: t, port: PORT_NAMES[port]!, by: host(port), target: target, action: action, reason: reason };
+        self.lastFence = { at: t, port: PORT_NAMES[port]!, by: me, target: target, action: action, reason: reason };
         log(LOG_WARN, "fence", target + " " + action + " by " + by + ": " + reason);
-        event(other, proto.EVENT_FENCED, target, host(port), reason);
+        event(other, proto.EVENT_FENCED, target, me, reason);
       }
     }
     return stateOf(outlets);
@@ -401,11 +402,9 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     const outlets = self.outlets().map((o) => o.n + " " + o.name + " " + stateOf([o.n - 1]));
     const wds = PORT_NAMES.map((name, i) => name + " " + (host(i) || "-") + " " + self.wdState(i, t) + " " + ports[i]!.timeout + " " + self.recentCycles(i, t));
     const f = self.lastFence;
-    msg = add(msg, proto.DF_OUTLETS, outlets.join(proto.DEVICE_LIST_SEP));
-    msg = add(msg, proto.DF_WATCHDOGS, wds.join(proto.DEVICE_LIST_SEP));
+    msg = add(add(msg, proto.DF_OUTLETS, outlets.join(proto.DEVICE_LIST_SEP)), proto.DF_WATCHDOGS, wds.join(proto.DEVICE_LIST_SEP));
     msg = add(msg, proto.DF_LAST_FENCE, f === null ? "" : f.target + " " + f.action + " " + (f.by || "-") + " " + (t - f.at) + " " + f.reason);
-    msg = add(msg, proto.DF_BOOT, "" + self.boot);
-    sendMsg(port, add(msg, proto.DF_NONCE, ports[port]!.nonce));
+    sendMsg(port, add(add(msg, proto.DF_BOOT, "" + self.boot), proto.DF_NONCE, ports[port]!.nonce));
   }
 
   const self: Core = {
