@@ -20,7 +20,6 @@
 
 import { classicDeframer } from "@lubdub/protocol/portable";
 import { type Core, createCore } from "../../core/core.js";
-import type { Hal } from "../../core/hal.js";
 import { PORT_NAMES, TICK_MS } from "../../core/hal.js";
 import { getInt, getString, parseSettings, SETTINGS_KEY } from "../../core/settings.js";
 import { boardPins } from "./boards.js";
@@ -72,19 +71,19 @@ function boot(): void {
   // board.pins may replace the board's outlet pins
   let pinList = boardPins(process.env.BOARD);
   for (const line of text.split("\n")) {
-    if (line.indexOf("board.pins=") === 0) pinList = line.substring(11).trim();
+    if (line.startsWith("board.pins=")) pinList = line.substring(11).trim();
   }
   const pins = pinList.split(",");
   const settings = parseSettings(text, pins.length, () => {});
 
   const t0 = getTime();
   let last = 0;
-  let dev: Core;
   const ports = [Serial1, Serial2];
   const consolePath = getString(settings, "console.path");
   const con = consolePath === "" ? USB : Serial3;
 
-  const hal: Hal = {
+  // Heartbeat writes only classic frames on a serial line: no netstring half here
+  const dev: Core = createCore({
     now: () => {
       const t = Math.floor((getTime() - t0) * 1000);
       if (t > last) last = t;
@@ -110,9 +109,7 @@ function boot(): void {
     hmac: (method, key, data) => (method === "sha1" ? hmacSha1((s) => E.toString(espruinoRequire("crypto").SHA1(s)), key, data) : null),
     random: () => Math.random(),
     log: (_level, event, text) => print(event + ": " + text),
-  };
-  // Heartbeat writes only classic frames on a serial line: no netstring half here
-  dev = createCore(hal, classicDeframer);
+  }, classicDeframer);
 
   /** Opens a port with the settings `<name>.baud` and `<name>.path`. */
   function open(serial: EspSerial, name: string): void {
