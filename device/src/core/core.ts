@@ -56,10 +56,9 @@ export interface Port {
   cycles: number[];
   /** Until when this port's host may not fence the other port's host (it lost arbitration). */
   hold: number;
-  // drop log rate limit: window start, records in it, records suppressed
+  // drop log rate limit: window start, records in it (those past DROP_LOG_LIMIT not logged)
   logAt: number;
   logN: number;
-  logSkip: number;
 }
 
 export interface FenceRecord {
@@ -113,7 +112,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
   for (let p = 0; p < 2; p++) {
     ports.push({
       d: deframer(MAX_RELAY_FRAME), out: 0, relayed: 0, dropped: 0, dev: 0, refused: 0, nonce: "",
-      armed: false, gaveUp: false, timeout: 0, last: 0, cycles: [], hold: 0, logAt: 0, logN: 0, logSkip: 0,
+      armed: false, gaveUp: false, timeout: 0, last: 0, cycles: [], hold: 0, logAt: 0, logN: 0,
     });
   }
 
@@ -206,17 +205,12 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     const t = now();
     const name = "port " + PORT_NAMES[port] + ": ";
     if (t - p.logAt >= DROP_LOG_WINDOW_MS) {
-      if (p.logSkip > 0) log(LOG_WARN, event, name + p.logSkip + " more not logged");
+      if (p.logN > DROP_LOG_LIMIT) log(LOG_WARN, event, name + (p.logN - DROP_LOG_LIMIT) + " more not logged");
       p.logAt = t;
       p.logN = 0;
-      p.logSkip = 0;
     }
-    if (p.logN < DROP_LOG_LIMIT) {
-      p.logN++;
-      log(LOG_WARN, event, name + text);
-    } else {
-      p.logSkip++;
-    }
+    p.logN++;
+    if (p.logN <= DROP_LOG_LIMIT) log(LOG_WARN, event, name + text);
   }
   function send(port: number, bytes: string): void {
     ports[port]!.out += bytes.length;
