@@ -242,7 +242,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
 
   function frame(port: number, bytes: string): void {
     const p = ports[port]!;
-    feed(p); // (not during grace)
+    feed(p); // any frame feeds the watchdog (a grace period runs on)
     // A frame with a "t=ldev-" field is read (the rest go on untouched):
     // device messages are consumed, never relayed, and so is anything that
     // looks like one but is not a plain classic message (a netstring, typed
