@@ -109,7 +109,6 @@ export function createConsole(backend: ConsoleBackend): Console {
       backend.close(s.id);
     }
   }
-
   /** The status block: RPC-5's "emperature: " line, RPC-3's "Status" header, outlet lines, an empty line. */
   function block(): string {
     // the header's Name column is NAME_WIDTH + 1 wide
