@@ -21,7 +21,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..
 const BUNDLE = join(ROOT, "device", "dist", "espruino.js");
 /** The size aim of issue 5 (device-targets.md §3.3): not met today, printed beside the measurement. */
 const AIM_BYTES = 8192;
-/** Today's ceiling: the measured size (14,944 bytes) plus a little room. */
+/** Today's ceiling: the measured size (14,922 bytes) plus a little room. */
 const CEILING_BYTES = 15104;
 
 function rebuild(): string {
