@@ -253,9 +253,9 @@ export function hoistConstants(code) {
  * declaration plus its references (a one-use constant always is), so that
  * the minification that follows also folds them into neighbouring literals
  * ("\\nt=" + DEVICE_TYPE_PREFIX becomes one string). Works on esbuild's
- * unminified bundle, where top-level names are the source's and unique: a
- * constant whose name is bound anywhere else, or that is assigned, stays as
- * it is. Minified names are reckoned at two characters.
+ * bundle before its names are minified, where top-level names are the
+ * source's and unique: a constant whose name is bound anywhere else, or that
+ * is assigned, stays as it is. Minified names are reckoned at two characters.
  */
 export function inlineConstants(code) {
   const ast = parse(code, { ecmaVersion: "latest", sourceType: "script" });
