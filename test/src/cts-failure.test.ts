@@ -124,6 +124,8 @@ testWhere(t, "cut all media (ucast and serial), without fencing: both nodes serv
  */
 async function splitBrainAndHeal(c: Cts, partition: () => Promise<() => void | Promise<void>>): Promise<void> {
   const cutAt = Date.now();
+  const cutMarkA = c.alpha.records.length;
+  const cutMarkB = c.bravo.records.length;
   const heal = await partition();
   const served = await c.f.waitServedBy("bravo", c.failoverBoundMs + 10_000, cutAt);
   console.log(`  partition: bravo answered ${served - cutAt} ms after the cut (bound ${c.failoverBoundMs} ms)`);
@@ -138,10 +140,18 @@ async function splitBrainAndHeal(c: Cts, partition: () => Promise<() => void | P
   const markB = c.bravo.records.length;
   const healAt = Date.now();
   await heal();
-  await Promise.race([c.alpha.event("rsc.partition-reset", {}, 20_000, markA), c.bravo.event("rsc.partition-reset", {}, 20_000, markB)]);
-  // Negotiated again: exactly one holder. Bound: the negotiation's own timeout (10 s without the peer's
-  // stable report, which a simultaneous reset on both sides can hit) + a start + CI slack.
+  // Every node that declared its peer dead sees it return and resets (both,
+  // when the cut was on both sides; only bravo when alpha was frozen). Wait
+  // for all of them: checking after the first would see the other still
+  // holding the group just before it releases it too.
+  const resetting = [c.alpha, c.bravo].filter((a) => a.records.slice(0, a === c.alpha ? markA : markB).some((r, i) => r.event === "node.dead" && i >= (a === c.alpha ? cutMarkA : cutMarkB)));
+  assert.ok(resetting.some((a) => a === c.bravo), "bravo declared alpha dead during the partition");
+  await Promise.all(resetting.map((a) => a.event("rsc.partition-reset", {}, 20_000, a === c.alpha ? markA : markB)));
+  // Negotiated again, then exactly one holder. Bound: a release, the negotiation (at once when both
+  // reset), a start, and CI slack; 10 s more in case the peer's reports are lost and RQSTDELAY runs out.
   const settleBound = 25_000;
+  await Promise.all(resetting.map((a) => a.event("rsc.stable", {}, settleBound, a === c.alpha ? markA : markB)));
+  console.log(`  healed: ${resetting.map((a) => a.node).join(" and ")} reset and negotiated again ${Date.now() - healAt} ms after the heal`);
   const until = Date.now() + settleBound;
   while (c.hasVip(1) === c.hasVip(2) && Date.now() < until) await sleep(100);
   assert.ok(c.hasVip(1) !== c.hasVip(2), `after the partition healed, ${c.hasVip(1) ? "both" : "neither"} node(s) hold the VIP`);

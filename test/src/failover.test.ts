@@ -48,6 +48,7 @@ async function cluster(mode: "on" | "off" | "legacy", body: (f: FailoverLab, alp
     alpha.start();
     bravo.start();
     await f.waitServedBy("alpha", 30000);
+    await Promise.all([alpha.pastStartup(), bravo.pastStartup()]); // failures are timed against deadtime
     await body(f, alpha, bravo);
     assert.equal(f.doubleAnswers, [], "the VIP answered from two MACs at once");
   } catch (e) {

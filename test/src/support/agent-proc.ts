@@ -5,11 +5,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { STARTUP_DT_PERIOD_MS } from "@lubdub/host/membership";
 import { REPO_ROOT } from "./paths.js";
 import type { NetnsLab } from "./netns.js";
 
 export const LUBDUBD = join(REPO_ROOT, "host/dist/daemon/lubdubd.js");
 export const LUBDUB = join(REPO_ROOT, "host/dist/cli/lubdub.js");
+/** Past STARTUP_DT_PERIOD_MS: time for the status that lowers dt again to reach the peer. */
+const STARTUP_SLACK_MS = 500;
 
 export interface LogRecord {
   event?: string;
@@ -35,6 +38,8 @@ export function writeHaDir(dir: string, c: HaDir): void {
 
 export class AgentProc {
   readonly records: LogRecord[] = [];
+  /** When start() last ran (ms since the epoch). */
+  startedAt = 0;
   readonly stderr: string[] = [];
   private child: ChildProcess | null = null;
   private waiters: Array<() => void> = [];
@@ -65,7 +70,18 @@ export class AgentProc {
    */
   privateResourceState = false;
 
+  /**
+   * Resolves once both this agent and a peer started with it advertise plain
+   * deadtime: for its first STARTUP_DT_PERIOD_MS a node advertises deadtime
+   * + 2 s (as Heartbeat does), so a failure injected earlier is found later
+   * than deadtime. Tests that time a failure against deadtime wait for this.
+   */
+  async pastStartup(): Promise<void> {
+    await sleep(this.startedAt + STARTUP_DT_PERIOD_MS + STARTUP_SLACK_MS - Date.now());
+  }
+
   start(): void {
+    this.startedAt = Date.now();
     let argv = [process.execPath, LUBDUBD, "--config-dir", this.configDir, "--state-dir", this.stateDir, "--run-dir", this.runDir, "--node-name", this.node];
     if (this.privateResourceState && this.lab) {
       argv = ["sh", "-c", 'mkdir -p /run/resource-agents && mount -t tmpfs lubdub-rsc /run/resource-agents && exec "$@"', "sh", ...argv];

@@ -5,12 +5,15 @@
 // iputils arping (20221126, Debian 12) takes whole seconds for -i only
 // (`-i 0.01` is refused: "invalid argument"), so one arping cannot ask every
 // 10 ms. WATCHERS arpings at `-i 1` are started WATCH_PERIOD_MS apart
-// instead; each round's replies arrive within a millisecond of each other,
-// rounds are WATCH_PERIOD_MS apart; lines are stamped when read, so a test
-// that blocks this event loop (a synchronous CLI call) for longer than a
-// round can make two rounds look like one. Only "Unicast reply" lines count.
-// If an arping exits, that is recorded
-// (exits), so a watcher that does not run cannot pass for a quiet one.
+// instead, and only ask. The answers are read by tcpdump in the client's
+// namespace, with the kernel's capture time of each frame (-tt): the replies
+// to one round arrive within a millisecond of each other and rounds are
+// WATCH_PERIOD_MS apart, whenever this process gets round to reading them
+// (stamping lines when read made a stalled test see one handover as dozens
+// of doubles). Only replies addressed to the client count: a gratuitous ARP
+// reply, broadcast by the node taking the address, answers nobody. If an
+// arping or tcpdump exits, that is recorded (exits), so a watcher that does
+// not run cannot pass for a quiet one.
 
 import type { ChildProcess } from "node:child_process";
 import type { NetnsLab } from "./netns.js";
@@ -38,45 +41,58 @@ export class ArpWatch {
   constructor(private readonly lab: NetnsLab, private readonly host: number, private readonly address: string, private readonly iface = "lub0") {}
 
   start(): void {
+    const client = this.clientMac();
+    const sniff = this.lab.exec(this.host, ["tcpdump", "-l", "-n", "-e", "-tt", "-i", this.iface, "arp", "and", "ether", "dst", client]);
+    this.procs.push(sniff);
+    this.watchExit(sniff, "tcpdump");
     let last: { mac: string; at: number } | null = null;
+    let buf = "";
+    sniff.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        // 1764093464.865123 fe:43:…:39 > 4a:…:01, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at fe:43:…:39, length 28
+        const m = /^(\d+)\.(\d{6}) \S+ > \S+, .*: Reply (\S+) is-at ([0-9A-Fa-f:]+)/.exec(line);
+        if (!m || m[3] !== this.address) continue;
+        const mac = m[4]!.toLowerCase();
+        const at = Number(m[1]) * 1000 + Number(m[2]) / 1000;
+        this.replies++;
+        this.macsSeen.add(mac);
+        this.onMac?.(mac);
+        if (last && last.mac !== mac && Math.abs(at - last.at) <= SAME_ROUND_MS) {
+          const d = { at: Math.round(at), macs: [last.mac, mac] as [string, string] };
+          this.doubles.push(d);
+          this.onDouble?.(d);
+        }
+        last = { mac, at };
+      }
+    });
     for (let i = 0; i < WATCHERS; i++) {
       this.timers.push(
         setTimeout(() => {
           if (this.stopped) return;
           const p = this.lab.exec(this.host, ["arping", "-b", "-i", "1", "-I", this.iface, this.address]);
           this.procs.push(p);
-          let buf = "";
-          let tail = "";
-          p.stderr!.on("data", (d: Buffer) => (tail = (tail + d.toString()).slice(-300)));
-          p.once("exit", (code, sig) => {
-            if (!this.stopped) this.exits.push(`arping exited (${code ?? sig}): ${tail.trim()}`);
-          });
-          p.stdout!.on("data", (d: Buffer) => {
-            buf += d.toString();
-            let nl: number;
-            while ((nl = buf.indexOf("\n")) >= 0) {
-              const line = buf.slice(0, nl);
-              buf = buf.slice(nl + 1);
-              // Only answers to a request ("Unicast reply"); a gratuitous ARP reply, broadcast by the node
-              // taking the address, reaches every arping at once as a "Broadcast reply" and is no answer.
-              const m = /^Unicast reply from \S+ \[([0-9A-Fa-f:]+)\]/.exec(line);
-              if (!m) continue;
-              const mac = m[1]!.toLowerCase();
-              const at = Date.now();
-              this.replies++;
-              this.macsSeen.add(mac);
-              this.onMac?.(mac);
-              if (last && last.mac !== mac && at - last.at <= SAME_ROUND_MS) {
-                const d = { at, macs: [last.mac, mac] as [string, string] };
-                this.doubles.push(d);
-                this.onDouble?.(d);
-              }
-              last = { mac, at };
-            }
-          });
+          p.stdout!.resume();
+          this.watchExit(p, "arping");
         }, i * WATCH_PERIOD_MS),
       );
     }
+  }
+
+  private clientMac(): string {
+    const out = this.lab.execSync(this.host, ["ip", "-j", "link", "show", this.iface]);
+    return (JSON.parse(out) as Array<{ address: string }>)[0]!.address.toLowerCase();
+  }
+
+  private watchExit(p: ChildProcess, what: string): void {
+    let tail = "";
+    p.stderr!.on("data", (d: Buffer) => (tail = (tail + d.toString()).slice(-300)));
+    p.once("exit", (code, sig) => {
+      if (!this.stopped) this.exits.push(`${what} exited (${code ?? sig}): ${tail.trim()}`);
+    });
   }
 
   /** Double answers at or after `from` (wall ms). */

@@ -110,6 +110,8 @@ export class Cts {
     await this.f.waitServedBy("alpha", READY_MS);
     await this.alpha.event("rsc.stable", {}, READY_MS);
     await this.bravo.event("node.status", { node: "alpha", status: "active" }, READY_MS);
+    // The scenarios time failures against deadtime.
+    await Promise.all([this.alpha.pastStartup(), this.bravo.pastStartup()]);
   }
 
   /** Runs a scenario on a fresh pair, prints both logs when it fails, and always undoes everything. */

@@ -323,7 +323,11 @@ export class FencingLab {
           last = `${a.node}: ${(e as Error).message.slice(0, 200)}`;
         }
       }
-      if (ok) return;
+      if (ok) {
+        // Settled includes advertising plain deadtime (failures are timed against it).
+        await Promise.all(this.agents.map((a) => a.pastStartup()));
+        return;
+      }
       if (Date.now() > until) throw new Error(`not settled as ${JSON.stringify(want)} in ${timeoutMs} ms (${last})\n${this.describe()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
