@@ -45,9 +45,12 @@ testWhere(t, "lubdubd ↔ heartbeat 3.0.6: failover and failback both ways, neve
     writeHaDir(alpha.configDir, { hacf: hacf(f.lab.host(2).address), authkeys: AUTHKEYS, haresources: HARESOURCES });
     bravo.configure(hacf(f.lab.host(1).address), AUTHKEYS, HARESOURCES);
     f.startClient();
+    const startedAt = Date.now();
     bravo.start();
     alpha.start();
     await f.waitServedBy("alpha", 40000);
+    const stable = alpha.records.find((r) => r.event === "rsc.stable");
+    console.log(`  started together: alpha serves ${Date.now() - startedAt} ms after the start (${stable?.msg ?? "no rsc.stable"})`);
     await until("bravo's address on bravo", () => hasAddress(f, 2, BRAVO_IP), 40000);
     assert.not.ok(hasAddress(f, 1, BRAVO_IP));
 
