@@ -17,7 +17,7 @@ export interface DaemonOptions {
 
 export function parseDaemonArgs(argv: string[]): DaemonOptions {
   const program = new Command("lubdubd")
-    .description("lubdub cluster agent: heartbeats, membership and (later) resources, Heartbeat 3.0.6 compatible")
+    .description("lubdub cluster agent: heartbeats, membership, resource failover, fencing and watchdogs; Heartbeat 3.0.6 compatible")
     .version("0.1.0")
     .option("--config-dir <dir>", "Heartbeat configuration directory (ha.cf, authkeys, haresources)", DEFAULT_CONFIG_DIR)
     .option("--state-dir <dir>", "persistent state (generation, uuid)", DEFAULT_STATE_DIR)
