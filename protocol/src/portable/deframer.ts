@@ -22,13 +22,14 @@
 // Memory: the pending buffer never holds more than `maxFrame` bytes plus one
 // slice of input, whatever the input.
 //
-// One implementation, two uses. The netstring half is a set of free functions
-// (NETSTRING_HALF, at the end of this file) handed to the core class:
-// `Deframer` (the host, the tools, the simulator and the Lua builds) always
-// has it; `classicDeframer()` has none (the Espruino device: Heartbeat writes
-// only classic frames on a serial line, heartbeat-wire-protocol.md §12), so a
-// bundler leaves that code out, and "###\n" is noise to it like any other
-// byte outside a classic frame.
+// Two uses. The netstring half is a set of free functions (NETSTRING_HALF,
+// at the end of this file) handed to the core class: `Deframer` (the host,
+// the tools, the simulator and the Lua builds) always has it.
+// `classicDeframer()` (the Espruino device: Heartbeat writes only classic
+// frames on a serial line, heartbeat-wire-protocol.md §12) has none, so
+// "###\n" is noise to it like any other byte outside a classic frame; it is
+// the core class's classic rules written again as one small closure for the
+// device's size budget, and the tests hold the two to the same events.
 //
 // Portable subset: this file is compiled for Espruino and Lua 5.1 too.
 
