@@ -193,7 +193,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     if (state !== null) power(i, state, by);
     for (const c of due) {
       if (state === null && !on[c.i]) power(c.i, true, by);
-      if (c.done !== null) c.done();
+      if (c.done) c.done();
     }
   }
 
@@ -249,7 +249,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     // fields).
     if (bytes.includes("\nt=" + proto.DEVICE_TYPE_PREFIX) || bytes.includes(")t=" + proto.DEVICE_TYPE_PREFIX)) {
       const lines = plainLines(bytes);
-      if (lines === null) {
+      if (!lines) {
         p.dropped++;
         note(port, "drop", "bad device frame");
         return;
@@ -268,7 +268,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
   /** "" when the request is signed with the device's key and carries this port's nonce (then rotated). */
   function auth(port: number, req: string[]): string {
     const k = key();
-    if (k === null) return proto.ERR_NOT_CONFIGURED;
+    if (!k) return proto.ERR_NOT_CONFIGURED;
     if (k.method !== "sha1" && k.method !== "md5") return proto.ERR_UNSUPPORTED_METHOD;
     const err = checkAuth(req, k, hal.hmac);
     if (err !== "") return err;
@@ -392,12 +392,12 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
   function sendStatus(port: number, hello: string[]): void {
     const t = now();
     let msg = draft(proto.DEV_STATUS, peer(port, hello));
-    msg = key() === null ? add(add(msg, proto.DF_OK, "0"), proto.DF_ERROR, proto.ERR_NOT_CONFIGURED) : add(msg, proto.DF_OK, "1");
+    msg = !key() ? add(add(msg, proto.DF_OK, "0"), proto.DF_ERROR, proto.ERR_NOT_CONFIGURED) : add(msg, proto.DF_OK, "1");
     const outlets = self.outlets().map((o) => o.n + " " + o.name + " " + stateOf([o.n - 1]));
     const wds = PORT_NAMES.map((name, i) => name + " " + (host(i) || "-") + " " + self.wdState(i, t) + " " + ports[i]!.timeout + " " + self.recentCycles(i, t));
     const f = self.lastFence;
     msg = add(add(msg, proto.DF_OUTLETS, outlets.join(proto.DEVICE_LIST_SEP)), proto.DF_WATCHDOGS, wds.join(proto.DEVICE_LIST_SEP));
-    msg = add(msg, proto.DF_LAST_FENCE, f === null ? "" : f.target + " " + f.action + " " + (f.by || "-") + " " + (t - f.at) + " " + f.reason);
+    msg = add(msg, proto.DF_LAST_FENCE, !f ? "" : f.target + " " + f.action + " " + (f.by || "-") + " " + (t - f.at) + " " + f.reason);
     sendMsg(port, add(add(msg, proto.DF_BOOT, "" + self.boot), proto.DF_NONCE, ports[port]!.nonce));
   }
 
@@ -435,7 +435,7 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     },
     portData(port: number, bytes: string): void {
       const p = ports[port];
-      if (p === undefined) return;
+      if (!p) return;
       try {
         for (const ev of p.d.push(bytes)) {
           if (ev.frame === null) note(port, "drop", ev.reason + " " + ev.bytes + " bytes: " + ev.detail);
@@ -485,7 +485,8 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
     },
     rebootOutlet(num: number, by: string, done: (this: void) => void): boolean {
       const i = num - 1;
-      if (i < 0 || i >= n || (!on[i] && !cycling(i))) return false;
+      // an outlet that is off, or not there (on[i] unset), has nothing to reboot
+      if (!on[i] && !cycling(i)) return false;
       cycle(i, by, done);
       return true;
     },

@@ -52,6 +52,6 @@ export function add(msg: Draft, name: string, value: string): Draft {
 
 /** The classic frame, signed when there is a key. */
 export function frameOf(msg: Draft, key: DeviceKey | null, hmac: HmacFn): string {
-  const auth = key === null ? null : deviceAuthValue(msg, key, hmac);
+  const auth = key ? deviceAuthValue(msg, key, hmac) : null;
   return CLASSIC_START + (auth === null ? msg : add(msg, DF_AUTH, auth)) + CLASSIC_END;
 }

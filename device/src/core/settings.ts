@@ -91,17 +91,16 @@ export function setSetting(s: Settings, key: string, value: string): string {
     const c = value.charCodeAt(i);
     if (c < 32 || c > 126 || i >= MAX_SETTING_TEXT) return key + ": not printable ASCII of at most " + MAX_SETTING_TEXT + " bytes";
   }
-  if (r !== null && r.length > 2 && (n === null || n < parseDecimal(r[2]!)! || n > parseDecimal(r[3]!)!)) {
+  if (r && r.length > 2 && (n === null || n < parseDecimal(r[2]!)! || n > parseDecimal(r[3]!)!)) {
     return key + ": expected a whole number from " + r[2] + " to " + r[3];
   }
-  if (r === null && (value === "" || value.indexOf(";") >= 0)) return key + ": outlet names are not empty and have no ';'";
+  if (!r && (value === "" || value.indexOf(";") >= 0)) return key + ": outlet names are not empty and have no ';'";
   s.values[key] = value;
   return "";
 }
 
 export function getString(s: Settings, key: string): string {
-  const v = s.values[key];
-  return v === undefined ? "" : v;
+  return s.values[key] || "";
 }
 
 export function getInt(s: Settings, key: string): number {

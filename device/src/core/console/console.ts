@@ -91,7 +91,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     return sessions.find((s) => s.id === id);
   }
   function drop(s: Session | undefined): void {
-    if (s === undefined || s.g) return;
+    if (!s || s.g) return;
     s.g = true;
     sessions.splice(sessions.indexOf(s), 1);
   }
@@ -213,7 +213,7 @@ export function createConsole(backend: ConsoleBackend): Console {
       const o = sp > 0 ? backend.outlets().find((v) => v.n === n) : undefined;
       if (u === "STATUS") {
         say(s, block(), OUTLETS);
-      } else if ((cmd !== "ON" && cmd !== "OFF" && cmd !== "REBOOT") || o === undefined) {
+      } else if ((cmd !== "ON" && cmd !== "OFF" && cmd !== "REBOOT") || !o) {
         say(s, u === "" ? "" : "\r\nSTATUS, ON n, OFF n, REBOOT n, MENU\r\n", OUTLETS);
       } else if (cmd === "ON" ? o.on : !o.on) {
         say(s, "\r\nOutlet " + o.n + " already " + (o.on ? "on" : "off") + ".\r\n", OUTLETS);
@@ -249,7 +249,7 @@ export function createConsole(backend: ConsoleBackend): Console {
     },
     data(id: number, bytes: string): void {
       const s = find(id);
-      if (s === undefined) return;
+      if (!s) return;
       s.at = backend.now();
       const echo = get("console.echo") === "1";
       for (let i = 0; i < bytes.length && !s.g; i++) {
