@@ -411,7 +411,8 @@ export function createCore(hal: Hal, deframer: (this: void, maxFrame: number) =>
       self.boot = (proto.parseDecimal(hal.load(BOOT_KEY) || "") || 0) + 1;
       hal.save(BOOT_KEY, "" + self.boot);
       const text = hal.load(SETTINGS_KEY);
-      if (text !== null) {
+      // (nothing stored, or stored empty: the defaults stand)
+      if (text) {
         self.cfg = parseSettings(text, n, (line, problem) => log(LOG_WARN, "settings", SETTINGS_KEY + ":" + line + ": " + problem + " (default kept)"));
       }
       const saved = hal.load(OUTLETS_KEY) || "";

@@ -53,5 +53,5 @@ export function add(msg: Draft, name: string, value: string): Draft {
 /** The classic frame, signed when there is a key. */
 export function frameOf(msg: Draft, key: DeviceKey | null, hmac: HmacFn): string {
   const auth = key ? deviceAuthValue(msg, key, hmac) : null;
-  return CLASSIC_START + (auth === null ? msg : add(msg, DF_AUTH, auth)) + CLASSIC_END;
+  return CLASSIC_START + (auth ? add(msg, DF_AUTH, auth) : msg) + CLASSIC_END;
 }
