@@ -33,7 +33,7 @@
 //
 // Portable subset: this file is compiled for Espruino and Lua 5.1 too.
 
-import { CLASSIC_END, CLASSIC_START, MAX_LENGTH_DIGITS, MAX_MESSAGE_BYTES, NETSTRING_END, NETSTRING_START } from "./limits.js";
+import { CLASSIC_END, CLASSIC_START, MARKER_BYTES, MAX_LENGTH_DIGITS, MAX_MESSAGE_BYTES, NETSTRING_END, NETSTRING_START } from "./limits.js";
 
 export const DROP_NOISE = "noise";
 export const DROP_TRUNCATED = "truncated";
@@ -611,7 +611,7 @@ export function classicDeframer(maxFrame?: number): StreamDeframer {
     }
     // blank lines go; a line that would make the frame too long or is not name=value drops it
     if (line !== "") {
-      if (text.length + line.length + 1 + CLASSIC_END.length > max) return oversize();
+      if (text.length + line.length + 1 + MARKER_BYTES > max) return oversize();
       if (classicLineOk(line)) text += line + "\n";
       else drop(DROP_MALFORMED, nl + 1, "a line is not name=value");
     }
