@@ -3,7 +3,7 @@
 //
 // Size: issue 5 aims at 8,192 bytes minified. With every required feature
 // (relay, watchdogs, authenticated fencing, the BayTech console, settings)
-// the bundle is about 14.9 KB, so the aim is not met; docs/benchmarks.md
+// the bundle is about 14.8 KB, so the aim is not met; docs/benchmarks.md
 // (## device) and device/src/targets/espruino/README.md say what takes the
 // space. The test holds the bundle under a ceiling just above today's size,
 // so growth is a decision, not an accident, and prints the aim beside the
@@ -21,8 +21,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..
 const BUNDLE = join(ROOT, "device", "dist", "espruino.js");
 /** The size aim of issue 5 (device-targets.md §3.3): not met today, printed beside the measurement. */
 const AIM_BYTES = 8192;
-/** Today's ceiling: the measured size (14,922 bytes) plus a little room. */
-const CEILING_BYTES = 15104;
+/** Today's ceiling: the measured size (14,773 bytes) plus a little room. */
+const CEILING_BYTES = 14848;
 
 function rebuild(): string {
   const r = spawnSync(process.execPath, [join(ROOT, "device", "scripts", "build-espruino.mjs")], { cwd: ROOT, encoding: "utf8" });
