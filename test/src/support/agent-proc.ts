@@ -11,8 +11,8 @@ import type { NetnsLab } from "./netns.js";
 
 export const LUBDUBD = join(REPO_ROOT, "host/dist/daemon/lubdubd.js");
 export const LUBDUB = join(REPO_ROOT, "host/dist/cli/lubdub.js");
-/** Past STARTUP_DT_PERIOD_MS: time for the status that lowers dt again to reach the peer. */
-const STARTUP_SLACK_MS = 500;
+/** Past STARTUP_DT_PERIOD_MS: a keepalive (the tests use up to 500 ms) for the status that lowers dt again, and its way to the peer. */
+const STARTUP_SLACK_MS = 1000;
 
 export interface LogRecord {
   event?: string;
@@ -38,8 +38,8 @@ export function writeHaDir(dir: string, c: HaDir): void {
 
 export class AgentProc {
   readonly records: LogRecord[] = [];
-  /** When start() last ran (ms since the epoch). */
-  startedAt = 0;
+  /** Where the current run's records begin. */
+  private startMark = 0;
   readonly stderr: string[] = [];
   private child: ChildProcess | null = null;
   private waiters: Array<() => void> = [];
@@ -71,17 +71,20 @@ export class AgentProc {
   privateResourceState = false;
 
   /**
-   * Resolves once both this agent and a peer started with it advertise plain
-   * deadtime: for its first STARTUP_DT_PERIOD_MS a node advertises deadtime
-   * + 2 s (as Heartbeat does), so a failure injected earlier is found later
-   * than deadtime. Tests that time a failure against deadtime wait for this.
+   * Resolves once this agent advertises plain deadtime: for its first
+   * STARTUP_DT_PERIOD_MS a node advertises deadtime + 2 s (as Heartbeat
+   * does), so a failure injected earlier is found later than deadtime. Tests
+   * that time a failure against deadtime wait for this. Counted from the
+   * daemon's own start (node.started: Node's start-up before it varies with
+   * the machine's load), then a keepalive for the status that lowers dt.
    */
   async pastStartup(): Promise<void> {
-    await sleep(this.startedAt + STARTUP_DT_PERIOD_MS + STARTUP_SLACK_MS - Date.now());
+    const started = await this.waitFor((r) => r.event === "node.started", 30_000, this.startMark, "node.started");
+    await sleep(Date.parse(String(started.time)) + STARTUP_DT_PERIOD_MS + STARTUP_SLACK_MS - Date.now());
   }
 
   start(): void {
-    this.startedAt = Date.now();
+    this.startMark = this.records.length;
     let argv = [process.execPath, LUBDUBD, "--config-dir", this.configDir, "--state-dir", this.stateDir, "--run-dir", this.runDir, "--node-name", this.node];
     if (this.privateResourceState && this.lab) {
       argv = ["sh", "-c", 'mkdir -p /run/resource-agents && mount -t tmpfs lubdub-rsc /run/resource-agents && exec "$@"', "sh", ...argv];
