@@ -6,13 +6,14 @@
 //
 // The init script reaches each server through `ip netns exec`'s own
 // convention: /etc/netns/NS/init.d is mounted over /etc/init.d for processes
-// in that namespace, so nothing is installed in the machine's /etc/init.d.
+// in that namespace, so nothing is installed in the machine's /etc/init.d
+// (the lab installs it and removes it on cleanup).
 
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./paths.js";
-import { ETC_NETNS, NetnsLab } from "./netns.js";
+import { NetnsLab } from "./netns.js";
 import { ArpWatch } from "./arp-watch.js";
 
 export const VIP = "192.0.2.100";
@@ -67,7 +68,6 @@ esac
 
 export class FailoverLab {
   readonly lab: NetnsLab;
-  private readonly etcDirs: string[] = [];
   private probe: ChildProcess | null = null;
   private probeBuf = "";
   readonly probes: ProbeResult[] = [];
@@ -81,20 +81,11 @@ export class FailoverLab {
 
   constructor(readonly base: string) {
     this.lab = NetnsLab.create({ hosts: 3, topology: "bridge" });
-    for (const i of [1, 2]) {
-      const ns = this.lab.host(i).ns;
-      const node = i === 1 ? "alpha" : "bravo";
-      const etc = join(ETC_NETNS, ns);
-      mkdirSync(join(etc, "init.d"), { recursive: true });
-      this.etcDirs.push(etc);
-      writeFileSync(join(etc, "init.d", "httpd"), initScript(node, base));
-      chmodSync(join(etc, "init.d", "httpd"), 0o755);
-    }
+    for (const i of [1, 2]) this.lab.installInitScript(i, "httpd", initScript(i === 1 ? "alpha" : "bravo", base));
   }
 
   mac(i: number): string {
-    const out = this.lab.execSync(i, ["ip", "-j", "link", "show", "lub0"]);
-    return (JSON.parse(out) as Array<{ address: string }>)[0]!.address.toLowerCase();
+    return this.lab.mac(i);
   }
 
   /** Starts the client: HTTP probe every 10 ms, tcpdump on ARP, the two-MAC watcher. */
@@ -156,7 +147,6 @@ export class FailoverLab {
       }
     }
     this.lab.cleanup();
-    for (const e of this.etcDirs) rmSync(e, { recursive: true, force: true });
   }
 }
 
