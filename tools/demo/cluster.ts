@@ -142,9 +142,11 @@ export interface NetworkView {
   /** Root path only: the floating IP, the nodes that have it on their interface, the client's view. */
   vip?: string;
   vipOn?: string[];
+  /** When vipOn was read off the interfaces (ms since the epoch). */
+  vipAskedAt?: number;
   /** The MAC the client's last answer came from (its ARP entry for the VIP). */
   servedMac?: string | null;
-  hosts?: { name: string; ns: string; address: string; mac: string; link: boolean }[];
+  hosts?: { name: string; ns: string; address: string; mac: string; link: boolean; linkSince: number }[];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -320,12 +322,15 @@ class DemoNode {
 
   /** Root path: whether this node's cable (its interface) is plugged in. */
   link = true;
+  /** When the cable last changed (ms since the epoch). */
+  linkSince = 0;
 
   /** Root path: pulls or plugs this node's cable. */
   setLink(up: boolean): void {
     if (!this.net || this.link === up) return;
     this.net.setLink(this.name, up);
     this.link = up;
+    this.linkSince = Date.now();
   }
 
   get configDir(): string {
@@ -520,6 +525,8 @@ export class DemoCluster {
   private lastProbeAt = 0;
   private servedMac: string | null = null;
   private vipOn: string[] = [];
+  /** When the interfaces were asked for vipOn (a cable plugged in since may have met an address already gone). */
+  private vipAskedAt = 0;
   private udpCutHere = false;
   private nftDropped = 0;
   private nftOk = false;
@@ -874,8 +881,10 @@ esac
       await Promise.all(this.nodes.map((n) => n.poll()));
       if (this.net) {
         const net = this.net;
+        const asked = Date.now();
         const on = await Promise.all(this.nodes.map((n) => net.holdsVip(n.name)));
         this.vipOn = this.nodes.filter((_, i) => on[i]).map((n) => n.name);
+        this.vipAskedAt = asked;
         if (this.udpCutHere) this.nftDropped = await net.udpDropped();
         // A client whose probe went quiet has no answer.
         if (Date.now() - this.lastProbeAt > 2000) this.setServed(null, null);
@@ -928,8 +937,12 @@ esac
       url: `http://${VIP}/`,
       vip: `${VIP}/${VIP_CIDR}`,
       vipOn: this.vipOn,
+      vipAskedAt: this.vipAskedAt,
       servedMac: this.servedMac,
-      hosts: net.hosts.map((h) => ({ ...h, link: this.nodes.find((n) => n.name === h.name)?.link ?? true })),
+      hosts: net.hosts.map((h) => {
+        const n = this.nodes.find((x) => x.name === h.name);
+        return { ...h, link: n?.link ?? true, linkSince: n?.linkSince ?? 0 };
+      }),
     };
   }
 

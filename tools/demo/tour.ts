@@ -52,10 +52,16 @@ function servedBy(s: Snapshot, node: string): boolean {
   const others = (nw.hosts ?? []).filter((h) => h.name !== node && h.link && nw.vipOn?.includes(h.name));
   return !!nw.vipOn?.includes(node) && others.length === 0 && nw.servedMac === mac;
 }
-/** Root path: the floating IP on two interfaces that are both plugged in. */
+/**
+ * Root path: the floating IP on two interfaces that are both plugged in. A
+ * cable plugged in after the interfaces were read does not count with that
+ * reading: a rebooted node clears its old address before its cable goes back
+ * in, and the reading may predate both.
+ */
 function vipTwice(s: Snapshot): boolean {
   const nw = s.network;
-  return nw.mode === "netns" && (nw.vipOn?.length ?? 0) > 1 && (nw.hosts ?? []).filter((h) => nw.vipOn!.includes(h.name)).every((h) => h.link);
+  const askedAt = nw.vipAskedAt ?? 0;
+  return nw.mode === "netns" && (nw.vipOn?.length ?? 0) > 1 && (nw.hosts ?? []).filter((h) => nw.vipOn!.includes(h.name)).every((h) => h.link && h.linkSince <= askedAt);
 }
 
 export async function runTour(c: DemoCluster, say: (line: string) => void): Promise<boolean> {
