@@ -302,7 +302,7 @@ export class FencingLab {
    * Waits until both agents run, see each other active and are stable with
    * the groups held as `want` says (group key prefix -> node).
    */
-  async settled(want: Record<string, string>, timeoutMs = 20000): Promise<void> {
+  async settled(want: Record<string, string>, timeoutMs = 20000, o: { unsureOf?: number } = {}): Promise<void> {
     const until = Date.now() + timeoutMs;
     let last = "";
     for (;;) {
@@ -312,7 +312,8 @@ export class FencingLab {
           const st = await this.status(i);
           const r = st.resources;
           const peerActive = st.membership.peers.every((p: { status: string }) => p.status === "active");
-          const held = Object.entries(want).every(([k, n]) => r.groups.some((g: { key: string; holder: string | null; transition: unknown }) => g.key.startsWith(k) && g.holder === n && !g.transition));
+          // unsureOf: that agent may not know who holds a group (null), but must not think it is anyone else.
+          const held = Object.entries(want).every(([k, n]) => r.groups.some((g: { key: string; holder: string | null; transition: unknown }) => g.key.startsWith(k) && (g.holder === n || (i === o.unsureOf && g.holder === null)) && !g.transition));
           if (!(peerActive && r.phase === "stable" && held)) {
             ok = false;
             last = `${a.node}: peers ${st.membership.peers.map((p: { status: string }) => p.status).join(",")}, phase ${r.phase}, groups ${JSON.stringify(r.groups.map((g: { key: string; holder: string | null }) => [g.key.slice(0, 14), g.holder]))}`;
