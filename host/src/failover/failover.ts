@@ -194,9 +194,7 @@ export class Failover {
       if (status === "init" && this.peerAlive) {
         // A restart faster than deadtime: the new process holds nothing and will negotiate anew.
         this.peerEpoch++;
-        this.otherHolds = null;
-        this.otherStable = false;
-        this.peerNegotiating = false;
+        this.forgetPeerReport(null);
         this.standby = null;
         // Ask the new process again for what we asked its predecessor.
         for (const k of this.ipRequests.keys()) this.ipRequests.set(k, this.now);
@@ -205,9 +203,7 @@ export class Failover {
         // The peer (re)appeared: until it reports, assume it holds nothing and is not stable.
         this.peerAlive = true;
         this.peerShutDone = false;
-        this.otherHolds = null;
-        this.otherStable = false;
-        this.peerNegotiating = false;
+        this.forgetPeerReport(null);
         const wasFencing = this.abortFence("peer is back");
         // Legacy: this node was waiting for that fence to take every group,
         // its own included. The peer is back instead, so ask for our own
@@ -275,9 +271,7 @@ export class Failover {
       this.standby = null;
       const keys = [...this.held];
       this.phase = "init";
-      this.otherHolds = null;
-      this.otherStable = false;
-      this.peerNegotiating = false;
+      this.forgetPeerReport(null);
       this.peerAlive = true;
       this.peerShutDone = false;
       const restart = () => {
@@ -627,9 +621,7 @@ export class Failover {
     this.peerAlive = false;
     this.peerShutDone = true;
     this.peerDown = true;
-    this.otherHolds = "none";
-    this.otherStable = false;
-    this.peerNegotiating = false;
+    this.forgetPeerReport("none");
     this.standby = null;
     this.takeEverything("shutdone");
   }
@@ -643,9 +635,7 @@ export class Failover {
     // own groups right after, and that report may be lost).
     const knewItHeldNothing = this.peerShutDone && this.otherHolds === "none";
     this.peerDown = knewItHeldNothing;
-    this.otherHolds = null;
-    this.otherStable = false;
-    this.peerNegotiating = false;
+    this.forgetPeerReport(null);
     this.standby = null;
     if (this.phase === "shutdown" || this.phase === "stopped") return;
     if (knewItHeldNothing) {
@@ -682,9 +672,8 @@ export class Failover {
    * (no further attempts; its late answer is void) and negotiation takes over.
    * An attempt already in flight on the device cannot be recalled: it may
    * still power the peer off, and the peer's silence then counts as a death
-   * like any other.
+   * like any other. True if there was a fence to call off.
    */
-  /** Calls off the fences running against the peer; true if there were any. */
   private abortFence(reason: string): boolean {
     const any = this.fences.size > 0;
     for (const id of this.fences) {
@@ -694,6 +683,13 @@ export class Failover {
     }
     this.fences.clear();
     return any;
+  }
+
+  /** What the peer reported is void (it restarted, returned, died or shut down): `holds` is what we know instead. */
+  private forgetPeerReport(holds: ResourceSet | null): void {
+    this.otherHolds = holds;
+    this.otherStable = false;
+    this.peerNegotiating = false;
   }
 
   /** No peer: this node holds every group. */

@@ -41,7 +41,7 @@ export class ArpWatch {
   constructor(private readonly lab: NetnsLab, private readonly host: number, private readonly address: string, private readonly iface = "lub0") {}
 
   start(): void {
-    const client = this.clientMac();
+    const client = this.lab.mac(this.host);
     const sniff = this.lab.exec(this.host, ["tcpdump", "-l", "-n", "-e", "-tt", "-i", this.iface, "arp", "and", "ether", "dst", client]);
     this.procs.push(sniff);
     this.watchExit(sniff, "tcpdump");
@@ -80,11 +80,6 @@ export class ArpWatch {
         }, i * WATCH_PERIOD_MS),
       );
     }
-  }
-
-  private clientMac(): string {
-    const out = this.lab.execSync(this.host, ["ip", "-j", "link", "show", this.iface]);
-    return (JSON.parse(out) as Array<{ address: string }>)[0]!.address.toLowerCase();
   }
 
   private watchExit(p: ChildProcess, what: string): void {
